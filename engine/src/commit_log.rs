@@ -1,0 +1,173 @@
+//! The bounded ring of recent commit summaries, the horizon H, validation,
+//! and the snapshot-too-old rule.
+//!
+//! The log keeps, for each of the last N commits, its sequence number and
+//! the keys it wrote. H is the sequence number of the newest summary evicted
+//! (0 if none; after recovery, the highest recovered sequence number). A
+//! snapshot S < H may miss a commit the log no longer knows, so it aborts as
+//! snapshot-too-old; S == H is complete, since every commit after H is in
+//! the ring.
+
+use std::collections::VecDeque;
+
+use crate::error::{Error, Result};
+use crate::mutant::Mutant;
+use crate::txn::Txn;
+use crate::Bytes;
+
+/// What the log remembers about one commit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Summary {
+    /// The commit's sequence number.
+    pub seq: u64,
+    /// The keys it wrote, in key order.
+    pub keys: Vec<Bytes>,
+}
+
+/// The ring of summaries.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CommitLog {
+    capacity: usize,
+    ring: VecDeque<Summary>,
+    horizon: u64,
+}
+
+impl CommitLog {
+    /// An empty log of `capacity` summaries whose horizon is `horizon`.
+    pub fn new(capacity: usize, horizon: u64) -> Self {
+        assert!(capacity > 0, "a commit log holds at least one summary");
+        CommitLog {
+            capacity,
+            ring: VecDeque::with_capacity(capacity),
+            horizon,
+        }
+    }
+
+    /// H: the newest evicted sequence number.
+    pub fn horizon(&self) -> u64 {
+        self.horizon
+    }
+
+    /// How many summaries the ring holds now.
+    pub fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    /// Whether the ring holds no summary.
+    pub fn is_empty(&self) -> bool {
+        self.ring.is_empty()
+    }
+
+    /// Adds the newest commit; returns the evicted summary, if the ring was
+    /// full.
+    pub fn push(&mut self, summary: Summary) -> Option<Summary> {
+        if let Some(newest) = self.ring.back() {
+            assert!(newest.seq < summary.seq, "summaries arrive in commit order");
+        }
+        assert!(summary.seq > self.horizon, "a new commit is above the horizon");
+        let evicted = if self.ring.len() == self.capacity {
+            let old = self.ring.pop_front().expect("a full ring is not empty");
+            assert!(old.seq > self.horizon);
+            self.horizon = old.seq;
+            Some(old)
+        } else {
+            None
+        };
+        self.ring.push_back(summary);
+        assert!(self.ring.len() <= self.capacity);
+        evicted
+    }
+
+    /// Rejects a snapshot older than the horizon.
+    pub fn check_snapshot(&self, snapshot: u64, mutant: Option<Mutant>) -> Result<()> {
+        let too_old = match mutant {
+            Some(Mutant::NoSnapshotTooOld) => false,
+            Some(Mutant::RingOffByOne) => snapshot + 1 < self.horizon,
+            _ => snapshot < self.horizon,
+        };
+        if too_old {
+            return Err(Error::SnapshotTooOld {
+                snapshot,
+                horizon: self.horizon,
+            });
+        }
+        Ok(())
+    }
+
+    /// Validates a transaction's reads against every commit after its
+    /// snapshot that the ring holds.
+    pub fn validate(&self, txn: &Txn, mutant: Option<Mutant>) -> Result<()> {
+        if mutant == Some(Mutant::SkipReadValidation) {
+            return Ok(());
+        }
+        let first_newer = self.ring.partition_point(|s| s.seq <= txn.snapshot);
+        for summary in self.ring.range(first_newer..) {
+            for key in &summary.keys {
+                if Self::read_conflicts(txn, key, mutant) {
+                    return Err(Error::Conflict {
+                        key: key.to_vec(),
+                        seq: summary.seq,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read_conflicts(txn: &Txn, key: &Bytes, mutant: Option<Mutant>) -> bool {
+        let read = txn.reads.contains_key(key);
+        let point = match mutant {
+            Some(Mutant::ValidateWriteSetOnly) => read && txn.writes.contains_key(key),
+            _ => read,
+        };
+        point
+            || (mutant != Some(Mutant::LostRangeConflict)
+                && txn.ranges.iter().any(|r| r.contains(key)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(seq: u64, keys: &[&str]) -> Summary {
+        Summary {
+            seq,
+            keys: keys.iter().map(|k| Bytes::from(k.as_bytes())).collect(),
+        }
+    }
+
+    #[test]
+    fn eviction_raises_the_horizon_to_the_evicted_sequence() {
+        let mut log = CommitLog::new(2, 0);
+        assert_eq!(log.push(summary(1, &["a"])), None);
+        assert_eq!(log.push(summary(2, &["b"])), None);
+        assert_eq!(log.horizon(), 0);
+        assert_eq!(log.push(summary(3, &["c"])).map(|s| s.seq), Some(1));
+        assert_eq!(log.horizon(), 1);
+        assert_eq!(log.len(), 2);
+    }
+
+    #[test]
+    fn snapshot_exactly_at_the_horizon_is_not_too_old() {
+        let mut log = CommitLog::new(1, 0);
+        log.push(summary(1, &["a"]));
+        log.push(summary(2, &["a"]));
+        assert_eq!(log.horizon(), 1);
+        assert!(log.check_snapshot(1, None).is_ok());
+        assert!(matches!(
+            log.check_snapshot(0, None),
+            Err(Error::SnapshotTooOld { snapshot: 0, horizon: 1 })
+        ));
+        assert!(log.check_snapshot(0, Some(Mutant::RingOffByOne)).is_ok());
+        assert!(log.check_snapshot(0, Some(Mutant::NoSnapshotTooOld)).is_ok());
+    }
+
+    #[test]
+    #[should_panic(expected = "summaries arrive in commit order")]
+    fn out_of_order_summaries_are_a_broken_invariant() {
+        let mut log = CommitLog::new(4, 0);
+        log.push(summary(2, &["a"]));
+        log.push(summary(2, &["b"]));
+    }
+}

@@ -1,0 +1,385 @@
+//! The store's logic as plain, single-threaded data.
+//!
+//! `Core` holds everything (the storage, the versions, the commit log, the
+//! sequence counters) in ordered maps with no locks or atomics inside, so it
+//! is `Clone + Hash + Eq` by content when its storage is: a model checker
+//! clones and compares whole stores, and a simulator drives it one call at a
+//! time and can crash it between any two storage calls. `Db` is a thin
+//! thread-safe handle around it.
+
+use std::collections::BTreeMap;
+
+use crate::commit_log::{CommitLog, Summary};
+use crate::error::{Error, IoError, Result};
+use crate::files;
+use crate::limits::check_key;
+use crate::mutant::Mutant;
+use crate::mvcc::{Lookup, Mvcc};
+use crate::options::{Options, SyncPolicy};
+use crate::range::KeyRange;
+use crate::recovery::{self, RecoveryReport};
+use crate::storage::Storage;
+use crate::txn::Txn;
+use crate::wal;
+use crate::Bytes;
+
+/// Where a read's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReadSource {
+    /// The transaction's own buffered write.
+    Own,
+    /// The snapshot: the version read, or `None` for an absent key.
+    Snapshot(Option<u64>),
+}
+
+/// The result of a read: the value (`None` = absent) and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Read {
+    /// The value, or `None` if the key is absent.
+    pub value: Option<Bytes>,
+    /// The transaction's own write, or the snapshot version read.
+    pub source: ReadSource,
+}
+
+/// One entry of a `list`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ListEntry {
+    /// The key.
+    pub key: Bytes,
+    /// Its value.
+    pub value: Bytes,
+    /// Its own write, or the snapshot version.
+    pub source: ReadSource,
+}
+
+/// A successful commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Committed {
+    /// The transaction's snapshot.
+    pub snapshot: u64,
+    /// The commit's sequence number; `None` for a read-only transaction,
+    /// which commits at its snapshot without one.
+    pub seq: Option<u64>,
+}
+
+/// The store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Core<S> {
+    storage: S,
+    options: Options,
+    mvcc: Mvcc,
+    log: CommitLog,
+    /// The highest sequence number assigned (or recovered).
+    last_seq: u64,
+    /// Snapshots are taken here: every commit up to it is acknowledged.
+    /// Below `last_seq` only while a group commit's fsync is in flight.
+    visible_seq: u64,
+    generation: u64,
+    wal_bytes: u64,
+    /// Set when a write or fsync failed: commits are refused until reopen.
+    poisoned: bool,
+    /// Under `ack-before-fsync` only: the last commit was acknowledged
+    /// before its fsync, which is done late, before the next append.
+    sync_owed: bool,
+    recovery: RecoveryReport,
+}
+
+impl<S: Storage> Core<S> {
+    /// Opens a store on `storage`, recovering whatever it holds.
+    pub fn open(mut storage: S, options: Options) -> Result<Self> {
+        assert!(options.ring_capacity > 0, "the commit log holds at least one summary");
+        let recovered = recovery::recover(&storage, options.mutant)?;
+        let report = recovered.report;
+        for name in &report.stale_files {
+            storage.remove(name)?;
+        }
+        if !report.wal_exists {
+            storage.create(&files::wal(report.generation))?;
+        }
+        if !report.stale_files.is_empty() || !report.wal_exists {
+            storage.sync_dir()?;
+        }
+        let last_seq = recovered.last_seq;
+        let mut core = Core {
+            storage,
+            log: CommitLog::new(options.ring_capacity, last_seq),
+            options,
+            mvcc: recovered.mvcc,
+            last_seq,
+            visible_seq: last_seq,
+            generation: report.generation,
+            wal_bytes: 0,
+            poisoned: false,
+            sync_owed: false,
+            recovery: report,
+        };
+        if core.recovery.torn_bytes > 0 {
+            // New commits must not follow a torn tail in the same file:
+            // start the next generation.
+            core.checkpoint()?;
+        }
+        Ok(core)
+    }
+
+    /// Starts a transaction at the latest acknowledged commit.
+    pub fn begin(&self) -> Txn {
+        Txn::new(self.visible_seq)
+    }
+
+    fn mutant(&self) -> Option<Mutant> {
+        self.options.mutant
+    }
+
+    /// Reads `key`: the transaction's own write if it has one, else the
+    /// newest version at or below its snapshot (recorded in the read set,
+    /// absent keys included).
+    pub fn get(&self, txn: &mut Txn, key: &[u8]) -> Result<Read> {
+        check_key(key)?;
+        if self.mutant() != Some(Mutant::NoReadYourWrites) {
+            if let Some(own) = txn.writes.get(key) {
+                return Ok(Read {
+                    value: own.clone(),
+                    source: ReadSource::Own,
+                });
+            }
+        }
+        let (version, value) = self.read_snapshot(key, txn.snapshot)?;
+        let record = version.is_some() || self.mutant() != Some(Mutant::IgnoreAbsentReads);
+        if record && !txn.writes.contains_key(key) {
+            txn.reads.insert(Bytes::from(key), version);
+        }
+        Ok(Read {
+            value,
+            source: ReadSource::Snapshot(version),
+        })
+    }
+
+    fn read_snapshot(&self, key: &[u8], snapshot: u64) -> Result<(Option<u64>, Option<Bytes>)> {
+        match self.mvcc.get(key, snapshot) {
+            Lookup::Found(seq, value) => {
+                assert!(seq <= snapshot, "a read never sees a version above its snapshot");
+                Ok((Some(seq), Some(value)))
+            }
+            Lookup::Absent => Ok((None, None)),
+            Lookup::Reclaimed => Err(Error::SnapshotTooOld {
+                snapshot,
+                horizon: self.log.horizon(),
+            }),
+        }
+    }
+
+    /// Lists the keys in `range` at the snapshot merged with the
+    /// transaction's own writes, at most `limit`. The whole range enters the
+    /// read set, so a later insert or delete inside it conflicts.
+    pub fn list(&self, txn: &mut Txn, range: &KeyRange, limit: usize) -> Result<Vec<ListEntry>> {
+        let committed = self.mvcc.scan(range, txn.snapshot, usize::MAX).ok_or(Error::SnapshotTooOld {
+            snapshot: txn.snapshot,
+            horizon: self.log.horizon(),
+        })?;
+        let mut merged: BTreeMap<Bytes, (Option<Bytes>, ReadSource)> = committed
+            .into_iter()
+            .map(|(k, seq, v)| (k, (Some(v), ReadSource::Snapshot(Some(seq)))))
+            .collect();
+        if self.mutant() != Some(Mutant::NoReadYourWrites) {
+            for (key, value) in txn.writes.iter().filter(|(k, _)| range.contains(k)) {
+                merged.insert(key.clone(), (value.clone(), ReadSource::Own));
+            }
+        }
+        if !txn.ranges.contains(range) {
+            txn.ranges.push(range.clone());
+        }
+        Ok(merged
+            .into_iter()
+            .filter_map(|(key, (value, source))| value.map(|value| ListEntry { key, value, source }))
+            .take(limit)
+            .collect())
+    }
+
+    /// Commits a transaction: validates it against the commit log, writes
+    /// it to the WAL, makes it durable per the sync policy, applies it, and
+    /// only then acknowledges it.
+    pub fn commit(&mut self, txn: &Txn) -> Result<Committed> {
+        assert!(txn.snapshot <= self.visible_seq, "a snapshot is never in the future");
+        if txn.writes.is_empty() {
+            return Ok(Committed {
+                snapshot: txn.snapshot,
+                seq: None,
+            });
+        }
+        self.ensure_available()?;
+        self.log.check_snapshot(txn.snapshot, self.mutant())?;
+        self.log.validate(txn, self.mutant())?;
+        let seq = self.write_commit(&txn.writes)?;
+        Ok(Committed {
+            snapshot: txn.snapshot,
+            seq: Some(seq),
+        })
+    }
+
+    pub(crate) fn ensure_available(&self) -> Result<()> {
+        if self.poisoned {
+            return Err(Error::Unavailable);
+        }
+        Ok(())
+    }
+
+    /// Writes, syncs and applies one validated commit; returns its sequence
+    /// number. Steps 4 of the commit protocol, shared by interactive and
+    /// atomic commits.
+    pub(crate) fn write_commit(&mut self, writes: &BTreeMap<Bytes, Option<Bytes>>) -> Result<u64> {
+        assert!(!writes.is_empty(), "only writing commits get a sequence number");
+        assert!(!self.poisoned, "a poisoned store writes nothing");
+        if self.sync_owed {
+            let name = files::wal(self.generation);
+            self.storage.sync(&name).map_err(|e| self.poison(e))?;
+            self.sync_owed = false;
+        }
+        if self.wal_bytes >= self.options.checkpoint_wal_bytes && self.visible_seq == self.last_seq {
+            self.checkpoint()?;
+        }
+        let seq = self.last_seq + 1;
+        let mut buf = Vec::with_capacity(64 * writes.len());
+        for (key, value) in writes {
+            wal::encode_write(&mut buf, seq, key, value.as_deref());
+        }
+        wal::encode_marker(&mut buf, seq, u32::try_from(writes.len()).expect("mutation limit"));
+        // Once written, a number is never given to another commit by this
+        // handle, whether or not the write succeeds.
+        self.last_seq = seq;
+        let name = files::wal(self.generation);
+        self.storage.append(&name, &buf).map_err(|e| self.poison(e))?;
+        self.wal_bytes += buf.len() as u64;
+        match self.options.sync {
+            SyncPolicy::EveryCommit if self.mutant() == Some(Mutant::AckBeforeFsync) => self.sync_owed = true,
+            SyncPolicy::EveryCommit => self.storage.sync(&name).map_err(|e| self.poison(e))?,
+            SyncPolicy::Group | SyncPolicy::Never => {}
+        }
+        self.apply(seq, writes);
+        if self.options.sync != SyncPolicy::Group {
+            self.visible_seq = seq;
+        }
+        Ok(seq)
+    }
+
+    fn poison(&mut self, err: IoError) -> Error {
+        self.poisoned = true;
+        Error::Io(err)
+    }
+
+    fn apply(&mut self, seq: u64, writes: &BTreeMap<Bytes, Option<Bytes>>) {
+        self.mvcc.apply(seq, writes);
+        let summary = Summary {
+            seq,
+            keys: writes.keys().cloned().collect(),
+        };
+        if let Some(evicted) = self.log.push(summary) {
+            self.mvcc.reclaim(&evicted.keys, self.log.horizon(), self.mutant());
+        }
+    }
+
+    /// Writes a checkpoint and starts the next WAL generation. Every step
+    /// is crash-safe; a failure poisons the handle.
+    pub fn checkpoint(&mut self) -> Result<()> {
+        self.ensure_available()?;
+        assert_eq!(self.visible_seq, self.last_seq, "a checkpoint holds only acknowledged commits");
+        let next = self.generation + 1;
+        crate::checkpoint::write(&mut self.storage, self.generation, next, &self.mvcc, self.last_seq)
+            .map_err(|e| self.poison(e))?;
+        self.generation = next;
+        self.wal_bytes = 0;
+        self.sync_owed = false;
+        Ok(())
+    }
+
+    /// The newest committed version of `key`, whatever the snapshot: what
+    /// Deno-style checks compare against.
+    pub(crate) fn latest(&self, key: &[u8]) -> Option<(u64, Bytes)> {
+        self.mvcc.latest(key)
+    }
+
+    /// Reads `key` at the latest acknowledged commit, outside any
+    /// transaction: value and version.
+    pub fn read_latest(&self, key: &[u8]) -> Result<(Option<u64>, Option<Bytes>)> {
+        check_key(key)?;
+        self.read_snapshot(key, self.visible_seq)
+    }
+
+    /// The highest sequence number assigned or recovered.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// The sequence number new snapshots are taken at.
+    pub fn visible_seq(&self) -> u64 {
+        self.visible_seq
+    }
+
+    /// H: the newest sequence number evicted from the commit log.
+    pub fn horizon(&self) -> u64 {
+        self.log.horizon()
+    }
+
+    /// Whether an earlier failed write has made the handle refuse commits.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// What recovery found when this handle was opened.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    /// The current checkpoint generation.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The number of versions held in memory, over all keys.
+    pub fn version_count(&self) -> usize {
+        self.mvcc.version_count()
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The storage, for inspection (a simulator builds crash images from it).
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// Gives the storage back, closing the store.
+    pub fn into_storage(self) -> S {
+        self.storage
+    }
+
+    /// Makes every appended commit durable and visible (a group commit's
+    /// fsync done under the lock, for storage without a detached syncer).
+    pub(crate) fn sync_wal(&mut self) -> Result<()> {
+        self.ensure_available()?;
+        let name = files::wal(self.generation);
+        self.storage.sync(&name).map_err(|e| self.poison(e))?;
+        self.publish(self.last_seq);
+        Ok(())
+    }
+
+    /// A handle that fsyncs the current WAL outside the store's lock, with
+    /// the sequence number it will have made durable.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn detached_syncer(&self) -> Option<(u64, Box<dyn FnOnce() -> Result<(), IoError> + Send>)> {
+        let syncer = self.storage.detached_syncer(&files::wal(self.generation))?;
+        Some((self.last_seq, syncer))
+    }
+
+    /// Records that commits up to `seq` are durable, so snapshots see them.
+    pub(crate) fn publish(&mut self, seq: u64) {
+        assert!(seq <= self.last_seq, "only written commits become durable");
+        self.visible_seq = self.visible_seq.max(seq);
+    }
+
+    /// Poisons the handle after a failed detached fsync.
+    pub(crate) fn fail_sync(&mut self, err: IoError) -> Error {
+        self.poison(err)
+    }
+}

@@ -1,0 +1,182 @@
+//! Multi-version state: a chain of versions per key, snapshot reads, and
+//! reclaiming versions that no snapshot at or above the horizon H can need.
+//!
+//! A snapshot S >= H reads the newest version <= S, so for every key the
+//! chain keeps its newest version <= H and everything newer; older versions
+//! are reclaimed when the commit that made them obsolete leaves the commit
+//! log. A read at S < H that would need a reclaimed version reports
+//! `Reclaimed` (the caller turns it into `SnapshotTooOld`); it never returns
+//! a version other than the newest one <= S.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use crate::mutant::Mutant;
+use crate::range::KeyRange;
+use crate::Bytes;
+
+/// The versions of one key, oldest first. A `None` value is a delete.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+struct Chain {
+    versions: Vec<(u64, Option<Bytes>)>,
+    /// Whether older versions of this key were reclaimed.
+    pruned: bool,
+}
+
+/// What a snapshot read found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// The newest version <= the snapshot: its sequence number and value.
+    Found(u64, Bytes),
+    /// The key had no live version at the snapshot.
+    Absent,
+    /// The version the snapshot needs may have been reclaimed.
+    Reclaimed,
+}
+
+/// All keys' version chains.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Mvcc {
+    keys: BTreeMap<Bytes, Chain>,
+    /// The highest horizon at which a key was dropped entirely (its newest
+    /// version was a delete): below it, a key with no version may have had
+    /// one that was reclaimed.
+    dropped_below: u64,
+}
+
+impl Mvcc {
+    /// An empty state.
+    pub fn new() -> Self {
+        Mvcc::default()
+    }
+
+    /// The newest version of `key` at or below `snapshot`.
+    pub fn get(&self, key: &[u8], snapshot: u64) -> Lookup {
+        let Some(chain) = self.keys.get(key) else {
+            return if snapshot < self.dropped_below {
+                Lookup::Reclaimed
+            } else {
+                Lookup::Absent
+            };
+        };
+        Self::read_chain(chain, snapshot, self.dropped_below)
+    }
+
+    fn read_chain(chain: &Chain, snapshot: u64, dropped_below: u64) -> Lookup {
+        let at = chain.versions.partition_point(|(seq, _)| *seq <= snapshot);
+        match at.checked_sub(1).map(|i| &chain.versions[i]) {
+            Some((seq, Some(value))) => Lookup::Found(*seq, value.clone()),
+            Some((_, None)) => Lookup::Absent,
+            None if chain.pruned || snapshot < dropped_below => Lookup::Reclaimed,
+            None => Lookup::Absent,
+        }
+    }
+
+    /// The newest version of `key`, whatever its sequence number.
+    pub fn latest(&self, key: &[u8]) -> Option<(u64, Bytes)> {
+        let (seq, value) = self.keys.get(key)?.versions.last()?;
+        value.as_ref().map(|v| (*seq, v.clone()))
+    }
+
+    /// The live keys in `range` at `snapshot`, in key order, at most `limit`.
+    /// `None` when a version the snapshot needs may have been reclaimed.
+    pub fn scan(&self, range: &KeyRange, snapshot: u64, limit: usize) -> Option<Vec<(Bytes, u64, Bytes)>> {
+        if snapshot < self.dropped_below {
+            return None;
+        }
+        let upper = match range.end() {
+            Some(end) => Bound::Excluded(end),
+            None => Bound::Unbounded,
+        };
+        let mut out = Vec::new();
+        for (key, chain) in self.keys.range::<[u8], _>((Bound::Included(range.start()), upper)) {
+            if out.len() >= limit {
+                break;
+            }
+            match Self::read_chain(chain, snapshot, self.dropped_below) {
+                Lookup::Found(seq, value) => out.push((key.clone(), seq, value)),
+                Lookup::Absent => {}
+                Lookup::Reclaimed => return None,
+            }
+        }
+        Some(out)
+    }
+
+    /// Installs the writes of commit `seq`, which must be newer than every
+    /// version present.
+    pub fn apply(&mut self, seq: u64, writes: &BTreeMap<Bytes, Option<Bytes>>) {
+        for (key, value) in writes {
+            let chain = self.keys.entry(key.clone()).or_default();
+            if let Some((last, _)) = chain.versions.last() {
+                assert!(*last < seq, "versions of a key are installed in commit order");
+            }
+            chain.versions.push((seq, value.clone()));
+        }
+    }
+
+    /// Reclaims versions of `keys` that no snapshot >= `horizon` can need.
+    /// Called with the keys of the commit that just left the commit log.
+    pub fn reclaim(&mut self, keys: &[Bytes], horizon: u64, mutant: Option<Mutant>) {
+        for key in keys {
+            let Some(chain) = self.keys.get_mut(key) else { continue };
+            let at = chain.versions.partition_point(|(seq, _)| *seq <= horizon);
+            // Keep the newest version <= horizon (index at - 1) and all newer.
+            // The early-gc mutant also drops that version whenever a newer one
+            // exists: an off-by-one in the prune boundary.
+            let mut keep_from = at.saturating_sub(1);
+            if mutant == Some(Mutant::EarlyGc) && at < chain.versions.len() {
+                keep_from = at;
+            }
+            if keep_from > 0 {
+                chain.versions.drain(..keep_from);
+                chain.pruned = mutant != Some(Mutant::EarlyGc);
+            }
+            let only_tombstone = chain.versions.len() == 1 && chain.versions[0].1.is_none();
+            if only_tombstone && chain.versions[0].0 <= horizon {
+                self.keys.remove(key);
+                self.dropped_below = self.dropped_below.max(horizon);
+            }
+        }
+    }
+
+    /// The newest live value of every key, with its version: what a
+    /// checkpoint writes.
+    pub fn latest_entries(&self) -> impl Iterator<Item = (&Bytes, u64, &Bytes)> {
+        self.keys.iter().filter_map(|(key, chain)| {
+            let (seq, value) = chain.versions.last()?;
+            value.as_ref().map(|v| (key, *seq, v))
+        })
+    }
+
+    /// Installs one recovered version (from a checkpoint or the WAL).
+    pub fn install(&mut self, key: Bytes, seq: u64, value: Option<Bytes>) {
+        let chain = self.keys.entry(key).or_default();
+        if let Some((last, _)) = chain.versions.last() {
+            assert!(*last < seq, "recovered versions arrive in commit order");
+        }
+        chain.versions.push((seq, value));
+    }
+
+    /// Collapses every chain to its newest version and forgets deleted keys:
+    /// the state after recovery, where no snapshot older than the recovered
+    /// sequence number exists.
+    pub fn collapse(&mut self, horizon: u64) {
+        self.keys.retain(|_, chain| {
+            let newest = chain.versions.pop().expect("chains are never empty");
+            chain.versions = vec![newest];
+            chain.pruned = false;
+            chain.versions[0].1.is_some()
+        });
+        self.dropped_below = horizon;
+    }
+
+    /// The number of keys with a live newest version.
+    pub fn live_keys(&self) -> usize {
+        self.latest_entries().count()
+    }
+
+    /// The number of versions held, over all keys (for memory-bound tests).
+    pub fn version_count(&self) -> usize {
+        self.keys.values().map(|c| c.versions.len()).sum()
+    }
+}

@@ -1,0 +1,48 @@
+//! The storage trait the store writes through, and its implementations.
+//!
+//! The trait is deliberately small (whole-file reads, appends, syncs,
+//! renames) so that a simulated disk can stand behind it and decide, call by
+//! call, what reaches durable media. Every call returns a typed error at the
+//! exact call that failed, so a fault injected into one call surfaces there.
+
+mod fs;
+mod mem;
+
+pub use fs::DirStorage;
+pub use mem::{MemDisk, MemFile};
+
+use crate::error::IoError;
+
+/// A flat directory of named files, as the store needs it.
+///
+/// Names are plain file names (no separators). A file created, renamed or
+/// removed is only durably so after `sync_dir`; bytes appended are only
+/// durable after `sync` of that file.
+pub trait Storage {
+    /// The names of the files in the directory, sorted.
+    fn list(&self) -> Result<Vec<String>, IoError>;
+    /// The whole content of a file, or `None` if it does not exist.
+    fn read(&self, name: &str) -> Result<Option<Vec<u8>>, IoError>;
+    /// Creates an empty file, truncating it if it exists.
+    fn create(&mut self, name: &str) -> Result<(), IoError>;
+    /// Appends bytes at the end of an existing file.
+    fn append(&mut self, name: &str, data: &[u8]) -> Result<(), IoError>;
+    /// Makes a file's content durable (fsync).
+    fn sync(&mut self, name: &str) -> Result<(), IoError>;
+    /// Renames a file, replacing any file with the new name.
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), IoError>;
+    /// Removes a file; removing a missing file is not an error.
+    fn remove(&mut self, name: &str) -> Result<(), IoError>;
+    /// Makes the directory's entries (creates, renames, removes) durable.
+    fn sync_dir(&mut self) -> Result<(), IoError>;
+    /// A handle that fsyncs `name` without needing `&mut self`, so a group
+    /// commit can sync outside the store's lock. `None` when the storage
+    /// cannot do that (then the sync happens under the lock).
+    fn detached_syncer(&self, _name: &str) -> Option<Box<dyn FnOnce() -> Result<(), IoError> + Send>> {
+        None
+    }
+}
+
+/// Storage that can be shared across threads by a `Db`.
+pub trait SendStorage: Storage + Send + 'static {}
+impl<T: Storage + Send + 'static> SendStorage for T {}

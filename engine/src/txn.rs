@@ -1,0 +1,76 @@
+//! A transaction's own state: its snapshot, read set and buffered writes.
+//!
+//! A `Txn` is plain data held by its caller, not by the store, so a model
+//! checker can clone an agent's open transaction along with the store. The
+//! store's methods take it by reference to read and validate.
+
+use std::collections::BTreeMap;
+
+use crate::error::Result;
+use crate::limits::{check_key, check_value};
+use crate::range::KeyRange;
+use crate::Bytes;
+
+/// An open transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Txn {
+    pub(crate) snapshot: u64,
+    /// Keys read from the snapshot, with the version seen (`None` = absent).
+    pub(crate) reads: BTreeMap<Bytes, Option<u64>>,
+    /// Ranges listed: a commit into one after the snapshot is a conflict.
+    pub(crate) ranges: Vec<KeyRange>,
+    /// Buffered writes; `None` is a delete.
+    pub(crate) writes: BTreeMap<Bytes, Option<Bytes>>,
+}
+
+impl Txn {
+    pub(crate) fn new(snapshot: u64) -> Self {
+        Txn {
+            snapshot,
+            reads: BTreeMap::new(),
+            ranges: Vec::new(),
+            writes: BTreeMap::new(),
+        }
+    }
+
+    /// The sequence number of the last commit this transaction sees.
+    pub fn snapshot(&self) -> u64 {
+        self.snapshot
+    }
+
+    /// Buffers a write. A key not read before is a blind write: it does not
+    /// enter the read set.
+    pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        check_key(key)?;
+        check_value(value)?;
+        self.writes.insert(Bytes::from(key), Some(Bytes::from(value)));
+        Ok(())
+    }
+
+    /// Buffers a delete.
+    pub fn delete(&mut self, key: &[u8]) -> Result<()> {
+        check_key(key)?;
+        self.writes.insert(Bytes::from(key), None);
+        Ok(())
+    }
+
+    /// Whether the transaction has buffered no write.
+    pub fn is_read_only(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// The keys read from the snapshot, with the version each had.
+    pub fn read_set(&self) -> impl Iterator<Item = (&[u8], Option<u64>)> {
+        self.reads.iter().map(|(k, v)| (k.as_ref(), *v))
+    }
+
+    /// The ranges listed.
+    pub fn ranges(&self) -> &[KeyRange] {
+        &self.ranges
+    }
+
+    /// The buffered writes (`None` = delete), in key order.
+    pub fn writes(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+        self.writes.iter().map(|(k, v)| (k.as_ref(), v.as_deref()))
+    }
+}

@@ -1,0 +1,280 @@
+//! The write-ahead log's record format: encode, decode, checksum, scan.
+//!
+//! A commit is written as one record per write followed by a commit-marker
+//! record (MiniKV's shape). Every record is self-delimiting and checksummed:
+//!
+//! ```text
+//! record := body_len: u32 LE | crc32c(body_len LE ++ body): u32 LE | body
+//! body   := kind: u8 | seq: u64 LE | payload
+//! put    := key_len: u32 LE | key | value_len: u32 LE | value      (kind 1)
+//! delete := key_len: u32 LE | key                                  (kind 2)
+//! marker := write_count: u32 LE                                    (kind 3)
+//! ```
+//!
+//! The checksum covers the length too, so a flipped length bit is caught
+//! rather than read as a different record boundary. A zeroed region never
+//! decodes as a record: a body is at least 9 bytes and the checksum of a
+//! zero length with a zero body is not zero.
+
+use crate::limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
+
+/// Bytes before a record's body: its length and its checksum.
+pub const HEADER_LEN: usize = 8;
+/// The smallest body: a kind byte and a sequence number.
+const MIN_BODY_LEN: usize = 9;
+/// The largest body: a put of the largest key and value.
+const MAX_BODY_LEN: usize = MIN_BODY_LEN + 4 + MAX_KEY_LEN + 4 + MAX_VALUE_LEN;
+
+const KIND_PUT: u8 = 1;
+const KIND_DELETE: u8 = 2;
+const KIND_MARKER: u8 = 3;
+
+/// One decoded record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// A write of `value` to `key` by commit `seq`.
+    Put {
+        /// The commit's sequence number.
+        seq: u64,
+        /// The key written.
+        key: Vec<u8>,
+        /// The value written.
+        value: Vec<u8>,
+    },
+    /// A delete of `key` by commit `seq`.
+    Delete {
+        /// The commit's sequence number.
+        seq: u64,
+        /// The key deleted.
+        key: Vec<u8>,
+    },
+    /// The end of commit `seq`, which wrote `count` records before this one.
+    Marker {
+        /// The commit's sequence number.
+        seq: u64,
+        /// How many write records the commit has.
+        count: u32,
+    },
+}
+
+impl Record {
+    /// The sequence number of the commit the record belongs to.
+    pub fn seq(&self) -> u64 {
+        match self {
+            Record::Put { seq, .. } | Record::Delete { seq, .. } | Record::Marker { seq, .. } => *seq,
+        }
+    }
+}
+
+/// Appends one write record (`value: None` is a delete) to `buf`.
+pub fn encode_write(buf: &mut Vec<u8>, seq: u64, key: &[u8], value: Option<&[u8]>) {
+    assert!(seq > 0, "sequence numbers start at 1");
+    assert!(key.len() <= MAX_KEY_LEN, "key length was validated at put");
+    let start = begin_record(buf);
+    match value {
+        Some(v) => {
+            assert!(v.len() <= MAX_VALUE_LEN, "value length was validated at put");
+            buf.push(KIND_PUT);
+            buf.extend_from_slice(&seq.to_le_bytes());
+            put_bytes(buf, key);
+            put_bytes(buf, v);
+        }
+        None => {
+            buf.push(KIND_DELETE);
+            buf.extend_from_slice(&seq.to_le_bytes());
+            put_bytes(buf, key);
+        }
+    }
+    finish_record(buf, start);
+}
+
+/// Appends the commit-marker record of commit `seq` with `count` writes.
+pub fn encode_marker(buf: &mut Vec<u8>, seq: u64, count: u32) {
+    assert!(seq > 0, "sequence numbers start at 1");
+    let start = begin_record(buf);
+    buf.push(KIND_MARKER);
+    buf.extend_from_slice(&seq.to_le_bytes());
+    buf.extend_from_slice(&count.to_le_bytes());
+    finish_record(buf, start);
+}
+
+fn begin_record(buf: &mut Vec<u8>) -> usize {
+    let start = buf.len();
+    buf.extend_from_slice(&[0; HEADER_LEN]);
+    start
+}
+
+fn finish_record(buf: &mut [u8], start: usize) {
+    let body_len = buf.len() - start - HEADER_LEN;
+    assert!((MIN_BODY_LEN..=MAX_BODY_LEN).contains(&body_len));
+    let len_bytes = u32::try_from(body_len).expect("body fits u32").to_le_bytes();
+    buf[start..start + 4].copy_from_slice(&len_bytes);
+    let crc = checksum(&len_bytes, &buf[start + HEADER_LEN..]);
+    buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+}
+
+fn put_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
+    buf.extend_from_slice(&u32::try_from(bytes.len()).expect("validated length").to_le_bytes());
+    buf.extend_from_slice(bytes);
+}
+
+fn checksum(len_bytes: &[u8], body: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc32c::crc32c(len_bytes), body)
+}
+
+/// Why the bytes at some offset are not a valid record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Fewer bytes remain than the header or the body needs.
+    Truncated,
+    /// The length field is outside what any record can have.
+    BadLength(usize),
+    /// The checksum does not match the bytes.
+    BadChecksum,
+    /// The checksum matches but the body does not parse.
+    Malformed(&'static str),
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::Truncated => write!(f, "record truncated"),
+            DecodeError::BadLength(n) => write!(f, "impossible record length {n}"),
+            DecodeError::BadChecksum => write!(f, "checksum mismatch"),
+            DecodeError::Malformed(why) => write!(f, "malformed record: {why}"),
+        }
+    }
+}
+
+/// Decodes the record at `offset`, returning it and the offset after it.
+///
+/// `verify_checksum` is false only under the `no-checksum` mutant.
+pub fn decode_at(bytes: &[u8], offset: usize, verify_checksum: bool) -> Result<(Record, usize), DecodeError> {
+    let rest = bytes.get(offset..).ok_or(DecodeError::Truncated)?;
+    if rest.len() < HEADER_LEN {
+        return Err(DecodeError::Truncated);
+    }
+    let body_len = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes")) as usize;
+    if !(MIN_BODY_LEN..=MAX_BODY_LEN).contains(&body_len) {
+        return Err(DecodeError::BadLength(body_len));
+    }
+    let body = rest.get(HEADER_LEN..HEADER_LEN + body_len).ok_or(DecodeError::Truncated)?;
+    let stored_crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
+    if verify_checksum && stored_crc != checksum(&rest[0..4], body) {
+        return Err(DecodeError::BadChecksum);
+    }
+    let record = decode_body(body)?;
+    Ok((record, offset + HEADER_LEN + body_len))
+}
+
+fn decode_body(body: &[u8]) -> Result<Record, DecodeError> {
+    let mut cursor = Cursor { bytes: body, at: 0 };
+    let kind = cursor.take(1)?[0];
+    let seq = u64::from_le_bytes(cursor.take(8)?.try_into().expect("8 bytes"));
+    if seq == 0 {
+        return Err(DecodeError::Malformed("sequence number 0"));
+    }
+    let record = match kind {
+        KIND_PUT => {
+            let key = cursor.take_sized(MAX_KEY_LEN)?.to_vec();
+            let value = cursor.take_sized(MAX_VALUE_LEN)?.to_vec();
+            Record::Put { seq, key, value }
+        }
+        KIND_DELETE => Record::Delete {
+            seq,
+            key: cursor.take_sized(MAX_KEY_LEN)?.to_vec(),
+        },
+        KIND_MARKER => Record::Marker {
+            seq,
+            count: u32::from_le_bytes(cursor.take(4)?.try_into().expect("4 bytes")),
+        },
+        _ => return Err(DecodeError::Malformed("unknown record kind")),
+    };
+    if cursor.at != body.len() {
+        return Err(DecodeError::Malformed("trailing bytes in record"));
+    }
+    Ok(record)
+}
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        let end = self.at.checked_add(n).ok_or(DecodeError::Malformed("length overflow"))?;
+        let out = self.bytes.get(self.at..end).ok_or(DecodeError::Malformed("field past end of record"))?;
+        self.at = end;
+        Ok(out)
+    }
+
+    fn take_sized(&mut self, max: usize) -> Result<&'a [u8], DecodeError> {
+        let len = u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")) as usize;
+        if len > max {
+            return Err(DecodeError::Malformed("field longer than its limit"));
+        }
+        self.take(len)
+    }
+}
+
+/// The records of a log file, and what (if anything) ended the scan early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scan {
+    /// Every valid record before the first invalid one, with its offset.
+    pub records: Vec<(usize, Record)>,
+    /// Offset and reason of the first invalid record, when it is a torn tail
+    /// (nothing valid follows it).
+    pub torn_tail: Option<(usize, DecodeError)>,
+}
+
+/// A bad record followed by a valid one: damaged durable data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedRecord {
+    /// Offset of the bad record.
+    pub offset: usize,
+    /// What was wrong with it.
+    pub error: DecodeError,
+    /// Offset of the valid record found after it.
+    pub valid_after: usize,
+}
+
+/// Scans a whole log file.
+///
+/// Records are read until the first one that does not decode. If no valid
+/// record starts anywhere after it, the rest is a torn tail (a write that
+/// was never acknowledged). If one does, a record in the middle of durable
+/// data was damaged, which is reported rather than silently dropped.
+pub fn scan(bytes: &[u8], verify_checksum: bool) -> Result<Scan, DamagedRecord> {
+    let mut records = Vec::new();
+    let mut offset = 0;
+    while offset < bytes.len() {
+        match decode_at(bytes, offset, verify_checksum) {
+            Ok((record, next)) => {
+                assert!(next > offset, "decoding always advances");
+                records.push((offset, record));
+                offset = next;
+            }
+            Err(error) => {
+                if let Some(valid_after) = (offset + 1..bytes.len())
+                    .find(|&at| decode_at(bytes, at, true).is_ok())
+                {
+                    return Err(DamagedRecord {
+                        offset,
+                        error,
+                        valid_after,
+                    });
+                }
+                return Ok(Scan {
+                    records,
+                    torn_tail: Some((offset, error)),
+                });
+            }
+        }
+    }
+    assert_eq!(offset, bytes.len(), "a clean scan ends exactly at the end");
+    Ok(Scan {
+        records,
+        torn_tail: None,
+    })
+}
