@@ -349,6 +349,12 @@ impl<S: Storage> Core<S> {
         &self.storage
     }
 
+    /// The storage, for a simulator that arms faults on it between calls.
+    /// Writing to the store's files through it breaks the store.
+    pub fn storage_mut(&mut self) -> &mut S {
+        &mut self.storage
+    }
+
     /// Gives the storage back, closing the store.
     pub fn into_storage(self) -> S {
         self.storage

@@ -51,7 +51,7 @@ pub use crate::mutant::{Mutant, UnknownMutant};
 pub use crate::options::{Options, SyncPolicy};
 pub use crate::range::KeyRange;
 pub use crate::recovery::RecoveryReport;
-pub use crate::storage::{DirStorage, MemDisk, MemFile, Storage};
+pub use crate::storage::{DirStorage, MemDisk, MemFile, SendStorage, Storage};
 pub use crate::txn::Txn;
 pub use crate::versionstamp::Versionstamp;
 

@@ -89,6 +89,9 @@ impl Mvcc {
             None => Bound::Unbounded,
         };
         let mut out = Vec::new();
+        if range.is_empty() {
+            return Some(out);
+        }
         for (key, chain) in self.keys.range::<[u8], _>((Bound::Included(range.start()), upper)) {
             if out.len() >= limit {
                 break;

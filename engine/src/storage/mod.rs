@@ -43,6 +43,6 @@ pub trait Storage {
     }
 }
 
-/// Storage that can be shared across threads by a `Db`.
-pub trait SendStorage: Storage + Send + 'static {}
-impl<T: Storage + Send + 'static> SendStorage for T {}
+/// Storage that a `Db` can share across threads (reads take a shared lock).
+pub trait SendStorage: Storage + Send + Sync + 'static {}
+impl<T: Storage + Send + Sync + 'static> SendStorage for T {}
