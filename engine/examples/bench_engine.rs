@@ -15,10 +15,12 @@ use engine::{Core, Db, DirStorage, MemDisk, Options, SyncPolicy};
 
 const ACCOUNTS: u64 = 10_000;
 
-fn account(i: u64) -> [u8; 12] {
+fn account(mut i: u64) -> [u8; 12] {
     let mut k = *b"acct00000000";
-    let digits = format!("{i:08}");
-    k[4..].copy_from_slice(digits.as_bytes());
+    for at in (4..12).rev() {
+        k[at] = b'0' + (i % 10) as u8;
+        i /= 10;
+    }
     k
 }
 
@@ -54,8 +56,16 @@ fn in_memory(txns: u64) -> f64 {
         let from = account(pick.next() % ACCOUNTS);
         let to = account(pick.next() % ACCOUNTS);
         let mut t = core.begin();
-        let a = u64::from_le_bytes(core.get(&mut t, &from).unwrap().value.unwrap()[..].try_into().unwrap());
-        let b = u64::from_le_bytes(core.get(&mut t, &to).unwrap().value.unwrap()[..].try_into().unwrap());
+        let a = u64::from_le_bytes(
+            core.get(&mut t, &from).unwrap().value.unwrap()[..]
+                .try_into()
+                .unwrap(),
+        );
+        let b = u64::from_le_bytes(
+            core.get(&mut t, &to).unwrap().value.unwrap()[..]
+                .try_into()
+                .unwrap(),
+        );
         if from == to || a == 0 {
             continue;
         }
@@ -141,6 +151,10 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (mem_txns, reps) = if quick { (200_000, 3) } else { (2_000_000, 5) };
     report("in-memory transfers, 1 thread", reps, || in_memory(mem_txns));
-    report("real dir, fsync every commit, 1 thread", 3, || on_disk(SyncPolicy::EveryCommit, 1, 300));
-    report("real dir, group commit, 8 threads", 3, || on_disk(SyncPolicy::Group, 8, 300));
+    report("real dir, fsync every commit, 1 thread", 3, || {
+        on_disk(SyncPolicy::EveryCommit, 1, 300)
+    });
+    report("real dir, group commit, 8 threads", 3, || {
+        on_disk(SyncPolicy::Group, 8, 300)
+    });
 }

@@ -26,7 +26,9 @@ fn account(i: u64) -> Vec<u8> {
 }
 
 fn balance(bytes: Option<&[u8]>) -> u64 {
-    bytes.map_or(0, |b| u64::from_le_bytes(b.try_into().expect("balances are 8 bytes")))
+    bytes.map_or(0, |b| {
+        u64::from_le_bytes(b.try_into().expect("balances are 8 bytes"))
+    })
 }
 
 /// Why a transfer did not happen.
@@ -71,7 +73,8 @@ fn main() {
             tmp.clone()
         }
     };
-    let db = Db::open_with(DirStorage::open(&dir).expect("open dir"), Options::default()).expect("open store");
+    let db =
+        Db::open_with(DirStorage::open(&dir).expect("open dir"), Options::default()).expect("open store");
     let mut setup = db.atomic();
     for i in 0..ACCOUNTS {
         setup = setup.set(&account(i), &INITIAL.to_le_bytes());

@@ -100,6 +100,9 @@ impl CommitLog {
         if mutant == Some(Mutant::SkipReadValidation) {
             return Ok(());
         }
+        if self.ring.back().is_none_or(|newest| newest.seq <= txn.snapshot) {
+            return Ok(());
+        }
         let first_newer = self.ring.partition_point(|s| s.seq <= txn.snapshot);
         for summary in self.ring.range(first_newer..) {
             for key in &summary.keys {
@@ -120,9 +123,7 @@ impl CommitLog {
             Some(Mutant::ValidateWriteSetOnly) => read && txn.writes.contains_key(key),
             _ => read,
         };
-        point
-            || (mutant != Some(Mutant::LostRangeConflict)
-                && txn.ranges.iter().any(|r| r.contains(key)))
+        point || (mutant != Some(Mutant::LostRangeConflict) && txn.ranges.iter().any(|r| r.contains(key)))
     }
 }
 
@@ -157,7 +158,10 @@ mod tests {
         assert!(log.check_snapshot(1, None).is_ok());
         assert!(matches!(
             log.check_snapshot(0, None),
-            Err(Error::SnapshotTooOld { snapshot: 0, horizon: 1 })
+            Err(Error::SnapshotTooOld {
+                snapshot: 0,
+                horizon: 1
+            })
         ));
         assert!(log.check_snapshot(0, Some(Mutant::RingOffByOne)).is_ok());
         assert!(log.check_snapshot(0, Some(Mutant::NoSnapshotTooOld)).is_ok());

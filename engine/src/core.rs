@@ -75,6 +75,12 @@ pub struct Core<S> {
     /// Below `last_seq` only while a group commit's fsync is in flight.
     visible_seq: u64,
     generation: u64,
+    /// The current WAL's file name (derived from `generation`, kept to
+    /// avoid formatting it on every commit).
+    wal_name: String,
+    /// Reused buffer for encoding a commit's records; always empty between
+    /// calls.
+    scratch: Vec<u8>,
     wal_bytes: u64,
     /// Set when a write or fsync failed: commits are refused until reopen.
     poisoned: bool,
@@ -87,7 +93,10 @@ pub struct Core<S> {
 impl<S: Storage> Core<S> {
     /// Opens a store on `storage`, recovering whatever it holds.
     pub fn open(mut storage: S, options: Options) -> Result<Self> {
-        assert!(options.ring_capacity > 0, "the commit log holds at least one summary");
+        assert!(
+            options.ring_capacity > 0,
+            "the commit log holds at least one summary"
+        );
         let recovered = recovery::recover(&storage, options.mutant)?;
         let report = recovered.report;
         for name in &report.stale_files {
@@ -108,6 +117,8 @@ impl<S: Storage> Core<S> {
             last_seq,
             visible_seq: last_seq,
             generation: report.generation,
+            wal_name: files::wal(report.generation),
+            scratch: Vec::new(),
             wal_bytes: 0,
             poisoned: false,
             sync_owed: false,
@@ -143,10 +154,12 @@ impl<S: Storage> Core<S> {
                 });
             }
         }
-        let (version, value) = self.read_snapshot(key, txn.snapshot)?;
+        let (stored, lookup) = self.mvcc.get(key, txn.snapshot);
+        let (version, value) = self.resolve(lookup, txn.snapshot)?;
         let record = version.is_some() || self.mutant() != Some(Mutant::IgnoreAbsentReads);
         if record && !txn.writes.contains_key(key) {
-            txn.reads.insert(Bytes::from(key), version);
+            let key = stored.cloned().unwrap_or_else(|| Bytes::from(key));
+            txn.reads.insert(key, version);
         }
         Ok(Read {
             value,
@@ -155,7 +168,11 @@ impl<S: Storage> Core<S> {
     }
 
     fn read_snapshot(&self, key: &[u8], snapshot: u64) -> Result<(Option<u64>, Option<Bytes>)> {
-        match self.mvcc.get(key, snapshot) {
+        self.resolve(self.mvcc.get(key, snapshot).1, snapshot)
+    }
+
+    fn resolve(&self, lookup: Lookup, snapshot: u64) -> Result<(Option<u64>, Option<Bytes>)> {
+        match lookup {
             Lookup::Found(seq, value) => {
                 assert!(seq <= snapshot, "a read never sees a version above its snapshot");
                 Ok((Some(seq), Some(value)))
@@ -172,10 +189,13 @@ impl<S: Storage> Core<S> {
     /// transaction's own writes, at most `limit`. The whole range enters the
     /// read set, so a later insert or delete inside it conflicts.
     pub fn list(&self, txn: &mut Txn, range: &KeyRange, limit: usize) -> Result<Vec<ListEntry>> {
-        let committed = self.mvcc.scan(range, txn.snapshot, usize::MAX).ok_or(Error::SnapshotTooOld {
-            snapshot: txn.snapshot,
-            horizon: self.log.horizon(),
-        })?;
+        let committed = self
+            .mvcc
+            .scan(range, txn.snapshot, usize::MAX)
+            .ok_or(Error::SnapshotTooOld {
+                snapshot: txn.snapshot,
+                horizon: self.log.horizon(),
+            })?;
         let mut merged: BTreeMap<Bytes, (Option<Bytes>, ReadSource)> = committed
             .into_iter()
             .map(|(k, seq, v)| (k, (Some(v), ReadSource::Snapshot(Some(seq)))))
@@ -199,7 +219,10 @@ impl<S: Storage> Core<S> {
     /// it to the WAL, makes it durable per the sync policy, applies it, and
     /// only then acknowledges it.
     pub fn commit(&mut self, txn: &Txn) -> Result<Committed> {
-        assert!(txn.snapshot <= self.visible_seq, "a snapshot is never in the future");
+        assert!(
+            txn.snapshot <= self.visible_seq,
+            "a snapshot is never in the future"
+        );
         if txn.writes.is_empty() {
             return Ok(Committed {
                 snapshot: txn.snapshot,
@@ -230,28 +253,38 @@ impl<S: Storage> Core<S> {
         assert!(!writes.is_empty(), "only writing commits get a sequence number");
         assert!(!self.poisoned, "a poisoned store writes nothing");
         if self.sync_owed {
-            let name = files::wal(self.generation);
-            self.storage.sync(&name).map_err(|e| self.poison(e))?;
+            let synced = self.storage.sync(&self.wal_name);
+            synced.map_err(|e| self.poison(e))?;
             self.sync_owed = false;
         }
         if self.wal_bytes >= self.options.checkpoint_wal_bytes && self.visible_seq == self.last_seq {
             self.checkpoint()?;
         }
         let seq = self.last_seq + 1;
-        let mut buf = Vec::with_capacity(64 * writes.len());
+        let mut buf = std::mem::take(&mut self.scratch);
+        assert!(buf.is_empty(), "the scratch buffer is empty between commits");
         for (key, value) in writes {
             wal::encode_write(&mut buf, seq, key, value.as_deref());
         }
-        wal::encode_marker(&mut buf, seq, u32::try_from(writes.len()).expect("mutation limit"));
+        wal::encode_marker(
+            &mut buf,
+            seq,
+            u32::try_from(writes.len()).expect("mutation limit"),
+        );
         // Once written, a number is never given to another commit by this
         // handle, whether or not the write succeeds.
         self.last_seq = seq;
-        let name = files::wal(self.generation);
-        self.storage.append(&name, &buf).map_err(|e| self.poison(e))?;
+        let appended = self.storage.append(&self.wal_name, &buf);
         self.wal_bytes += buf.len() as u64;
+        buf.clear();
+        self.scratch = buf;
+        appended.map_err(|e| self.poison(e))?;
         match self.options.sync {
             SyncPolicy::EveryCommit if self.mutant() == Some(Mutant::AckBeforeFsync) => self.sync_owed = true,
-            SyncPolicy::EveryCommit => self.storage.sync(&name).map_err(|e| self.poison(e))?,
+            SyncPolicy::EveryCommit => {
+                let synced = self.storage.sync(&self.wal_name);
+                synced.map_err(|e| self.poison(e))?;
+            }
             SyncPolicy::Group | SyncPolicy::Never => {}
         }
         self.apply(seq, writes);
@@ -273,7 +306,8 @@ impl<S: Storage> Core<S> {
             keys: writes.keys().cloned().collect(),
         };
         if let Some(evicted) = self.log.push(summary) {
-            self.mvcc.reclaim(&evicted.keys, self.log.horizon(), self.mutant());
+            self.mvcc
+                .reclaim(&evicted.keys, self.log.horizon(), self.mutant());
         }
     }
 
@@ -281,11 +315,21 @@ impl<S: Storage> Core<S> {
     /// is crash-safe; a failure poisons the handle.
     pub fn checkpoint(&mut self) -> Result<()> {
         self.ensure_available()?;
-        assert_eq!(self.visible_seq, self.last_seq, "a checkpoint holds only acknowledged commits");
+        assert_eq!(
+            self.visible_seq, self.last_seq,
+            "a checkpoint holds only acknowledged commits"
+        );
         let next = self.generation + 1;
-        crate::checkpoint::write(&mut self.storage, self.generation, next, &self.mvcc, self.last_seq)
-            .map_err(|e| self.poison(e))?;
+        crate::checkpoint::write(
+            &mut self.storage,
+            self.generation,
+            next,
+            &self.mvcc,
+            self.last_seq,
+        )
+        .map_err(|e| self.poison(e))?;
         self.generation = next;
+        self.wal_name = files::wal(next);
         self.wal_bytes = 0;
         self.sync_owed = false;
         Ok(())
@@ -364,8 +408,8 @@ impl<S: Storage> Core<S> {
     /// fsync done under the lock, for storage without a detached syncer).
     pub(crate) fn sync_wal(&mut self) -> Result<()> {
         self.ensure_available()?;
-        let name = files::wal(self.generation);
-        self.storage.sync(&name).map_err(|e| self.poison(e))?;
+        let synced = self.storage.sync(&self.wal_name);
+        synced.map_err(|e| self.poison(e))?;
         self.publish(self.last_seq);
         Ok(())
     }
@@ -374,7 +418,7 @@ impl<S: Storage> Core<S> {
     /// the sequence number it will have made durable.
     #[allow(clippy::type_complexity)]
     pub(crate) fn detached_syncer(&self) -> Option<(u64, Box<dyn FnOnce() -> Result<(), IoError> + Send>)> {
-        let syncer = self.storage.detached_syncer(&files::wal(self.generation))?;
+        let syncer = self.storage.detached_syncer(&self.wal_name)?;
         Some((self.last_seq, syncer))
     }
 

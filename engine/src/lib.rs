@@ -41,7 +41,9 @@ mod txn;
 mod versionstamp;
 pub mod wal;
 
-pub use crate::atomic::{AtomicOp, AtomicResult, KvEntry, Mutation, MAX_TOTAL_KEY_BYTES, MAX_TOTAL_MUTATION_BYTES};
+pub use crate::atomic::{
+    AtomicOp, AtomicResult, KvEntry, Mutation, MAX_TOTAL_KEY_BYTES, MAX_TOTAL_MUTATION_BYTES,
+};
 pub use crate::commit_log::{CommitLog, Summary};
 pub use crate::core::{Committed, Core, ListEntry, Read, ReadSource};
 pub use crate::db::{Atomic, Db, Transaction};

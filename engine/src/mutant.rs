@@ -82,7 +82,9 @@ impl Mutant {
             }
             Mutant::IgnoreAbsentReads => "reads of absent keys are not recorded in the read set",
             Mutant::RingOffByOne => "the snapshot-too-old test is S + 1 < H instead of S < H",
-            Mutant::NoSnapshotTooOld => "never aborts old snapshots; validates against whatever the ring holds",
+            Mutant::NoSnapshotTooOld => {
+                "never aborts old snapshots; validates against whatever the ring holds"
+            }
             Mutant::AckBeforeFsync => "acknowledges a commit before its WAL record is durable",
             Mutant::NoCommitMarker => "recovery applies a record without its commit marker",
             Mutant::NoChecksum => "recovery accepts a record whose checksum fails",

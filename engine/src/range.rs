@@ -48,7 +48,9 @@ impl KeyRange {
 
     /// Whether the range holds no key at all.
     pub fn is_empty(&self) -> bool {
-        self.end.as_deref().is_some_and(|end| end <= self.start.as_slice())
+        self.end
+            .as_deref()
+            .is_some_and(|end| end <= self.start.as_slice())
     }
 }
 

@@ -66,7 +66,10 @@ pub fn recover<S: Storage>(storage: &S, mutant: Option<Mutant>) -> Result<Recove
         .map(|(_, _, g)| *g)
         .max()
         .unwrap_or(0);
-    if let Some((name, _, _)) = parsed.iter().find(|(_, k, g)| *k == FileKind::Wal && *g > generation) {
+    if let Some((name, _, _)) = parsed
+        .iter()
+        .find(|(_, k, g)| *k == FileKind::Wal && *g > generation)
+    {
         return Err(corrupt(name, 0, "a WAL newer than every checkpoint"));
     }
     let mut report = RecoveryReport {
@@ -82,7 +85,9 @@ pub fn recover<S: Storage>(storage: &S, mutant: Option<Mutant>) -> Result<Recove
     let mut last_seq = 0;
     if generation > 0 {
         let name = files::snapshot(generation);
-        let bytes = storage.read(&name)?.ok_or_else(|| corrupt(&name, 0, "checkpoint vanished"))?;
+        let bytes = storage
+            .read(&name)?
+            .ok_or_else(|| corrupt(&name, 0, "checkpoint vanished"))?;
         let decoded = crate::checkpoint::decode(&name, &bytes).map_err(Error::Corrupt)?;
         for (key, version, value) in decoded.entries {
             mvcc.install(key, version, Some(value));
@@ -113,9 +118,12 @@ pub fn recover<S: Storage>(storage: &S, mutant: Option<Mutant>) -> Result<Recove
     })
 }
 
+/// A commit's writes in WAL order; `None` is a delete.
+type Writes = Vec<(Bytes, Option<Bytes>)>;
+
 /// The commits of one WAL file.
 struct Replay {
-    commits: Vec<(u64, Vec<(Bytes, Option<Bytes>)>)>,
+    commits: Vec<(u64, Writes)>,
     /// Bytes up to the end of the last applied commit.
     valid_len: usize,
 }
@@ -130,17 +138,25 @@ fn replay(name: &str, bytes: &[u8], after_seq: u64, mutant: Option<Mutant>) -> R
         )
     })?;
     let mut commits = Vec::new();
-    let mut pending: Vec<(Bytes, Option<Bytes>)> = Vec::new();
+    let mut pending: Writes = Vec::new();
     let mut pending_seq = None;
     let mut last = after_seq;
     let mut valid_len = 0;
     for (offset, record) in scan.records {
         let seq = record.seq();
         if seq <= last {
-            return Err(corrupt(name, offset, format!("sequence {seq} is not above {last}")));
+            return Err(corrupt(
+                name,
+                offset,
+                format!("sequence {seq} is not above {last}"),
+            ));
         }
         if pending_seq.is_some_and(|p| p != seq) {
-            return Err(corrupt(name, offset, "a commit's records are interleaved with another's"));
+            return Err(corrupt(
+                name,
+                offset,
+                "a commit's records are interleaved with another's",
+            ));
         }
         match record {
             Record::Put { key, value, .. } => {
@@ -153,7 +169,11 @@ fn replay(name: &str, bytes: &[u8], after_seq: u64, mutant: Option<Mutant>) -> R
             }
             Record::Marker { count, .. } => {
                 if count as usize != pending.len() || count == 0 {
-                    return Err(corrupt(name, offset, "commit marker's count does not match its records"));
+                    return Err(corrupt(
+                        name,
+                        offset,
+                        "commit marker's count does not match its records",
+                    ));
                 }
                 commits.push((seq, std::mem::take(&mut pending)));
                 pending_seq = None;

@@ -114,7 +114,11 @@ fn finish_record(buf: &mut [u8], start: usize) {
 }
 
 fn put_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
-    buf.extend_from_slice(&u32::try_from(bytes.len()).expect("validated length").to_le_bytes());
+    buf.extend_from_slice(
+        &u32::try_from(bytes.len())
+            .expect("validated length")
+            .to_le_bytes(),
+    );
     buf.extend_from_slice(bytes);
 }
 
@@ -158,7 +162,9 @@ pub fn decode_at(bytes: &[u8], offset: usize, verify_checksum: bool) -> Result<(
     if !(MIN_BODY_LEN..=MAX_BODY_LEN).contains(&body_len) {
         return Err(DecodeError::BadLength(body_len));
     }
-    let body = rest.get(HEADER_LEN..HEADER_LEN + body_len).ok_or(DecodeError::Truncated)?;
+    let body = rest
+        .get(HEADER_LEN..HEADER_LEN + body_len)
+        .ok_or(DecodeError::Truncated)?;
     let stored_crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
     if verify_checksum && stored_crc != checksum(&rest[0..4], body) {
         return Err(DecodeError::BadChecksum);
@@ -203,8 +209,14 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let end = self.at.checked_add(n).ok_or(DecodeError::Malformed("length overflow"))?;
-        let out = self.bytes.get(self.at..end).ok_or(DecodeError::Malformed("field past end of record"))?;
+        let end = self
+            .at
+            .checked_add(n)
+            .ok_or(DecodeError::Malformed("length overflow"))?;
+        let out = self
+            .bytes
+            .get(self.at..end)
+            .ok_or(DecodeError::Malformed("field past end of record"))?;
         self.at = end;
         Ok(out)
     }
@@ -256,8 +268,8 @@ pub fn scan(bytes: &[u8], verify_checksum: bool) -> Result<Scan, DamagedRecord> 
                 offset = next;
             }
             Err(error) => {
-                if let Some(valid_after) = (offset + 1..bytes.len())
-                    .find(|&at| decode_at(bytes, at, true).is_ok())
+                if let Some(valid_after) =
+                    (offset + 1..bytes.len()).find(|&at| decode_at(bytes, at, true).is_ok())
                 {
                     return Err(DamagedRecord {
                         offset,

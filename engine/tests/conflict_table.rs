@@ -40,7 +40,11 @@ fn read_k_vs_concurrent_write_k_conflicts() {
             seq: seq2
         })
     );
-    assert_eq!(value(&core, "other"), None, "an aborted transaction leaves nothing");
+    assert_eq!(
+        value(&core, "other"),
+        None,
+        "an aborted transaction leaves nothing"
+    );
 }
 
 #[test]
@@ -107,7 +111,10 @@ fn read_absent_vs_create_conflicts() {
     let read = core.get(&mut t1, b"user/alice").unwrap();
     assert_eq!(read.value, None);
     assert_eq!(read.source, ReadSource::Snapshot(None));
-    assert_eq!(t1.read_set().collect::<Vec<_>>(), vec![(&b"user/alice"[..], None)]);
+    assert_eq!(
+        t1.read_set().collect::<Vec<_>>(),
+        vec![(&b"user/alice"[..], None)]
+    );
     t1.put(b"user/alice", b"t1").unwrap();
     let mut t2 = core.begin();
     core.get(&mut t2, b"user/alice").unwrap();
@@ -122,7 +129,9 @@ fn listed_range_vs_insert_conflicts() {
     let mut core = store(16);
     seed(&mut core, &[("item/1", "a"), ("other", "z")]);
     let mut t1 = core.begin();
-    let listed = core.list(&mut t1, &KeyRange::prefix("item/"), usize::MAX).unwrap();
+    let listed = core
+        .list(&mut t1, &KeyRange::prefix("item/"), usize::MAX)
+        .unwrap();
     assert_eq!(listed.len(), 1);
     t1.put(b"count", listed.len().to_string().as_bytes()).unwrap();
     let mut t2 = core.begin();
@@ -136,15 +145,20 @@ fn listed_range_vs_delete_conflicts_but_outside_write_does_not() {
     let mut core = store(16);
     seed(&mut core, &[("item/1", "a"), ("item/2", "b"), ("zzz", "z")]);
     let mut t1 = core.begin();
-    core.list(&mut t1, &KeyRange::between("item/", "item0"), usize::MAX).unwrap();
+    core.list(&mut t1, &KeyRange::between("item/", "item0"), usize::MAX)
+        .unwrap();
     t1.put(b"count", b"2").unwrap();
     let mut outside = core.begin();
     outside.put(b"zzz", b"y").unwrap();
     core.commit(&outside).unwrap();
     let mut t_ok = t1.clone();
-    assert!(core.commit(&t_ok).is_ok(), "a write outside the range does not conflict");
+    assert!(
+        core.commit(&t_ok).is_ok(),
+        "a write outside the range does not conflict"
+    );
     t_ok = core.begin();
-    core.list(&mut t_ok, &KeyRange::prefix("item/"), usize::MAX).unwrap();
+    core.list(&mut t_ok, &KeyRange::prefix("item/"), usize::MAX)
+        .unwrap();
     t_ok.put(b"count", b"2").unwrap();
     let mut deleter = core.begin();
     deleter.delete(b"item/1").unwrap();
@@ -190,7 +204,11 @@ fn read_your_writes_and_read_your_deletes() {
     let gone = core.get(&mut t, b"gone").unwrap();
     assert_eq!(gone.value, None);
     assert_eq!(gone.source, ReadSource::Own);
-    assert_eq!(t.read_set().count(), 0, "reads served by own writes are not in the read set");
+    assert_eq!(
+        t.read_set().count(),
+        0,
+        "reads served by own writes are not in the read set"
+    );
     core.commit(&t).unwrap();
     assert_eq!(value(&core, "gone"), None);
 }
@@ -204,7 +222,11 @@ fn snapshot_reads_ignore_later_commits() {
     let read = core.get(&mut reader, b"k").unwrap();
     assert_eq!(read.value.as_deref(), Some(&b"v1"[..]));
     assert_eq!(read.source, ReadSource::Snapshot(Some(1)));
-    assert_eq!(core.commit(&reader).unwrap().seq, None, "read-only commits get no sequence");
+    assert_eq!(
+        core.commit(&reader).unwrap().seq,
+        None,
+        "read-only commits get no sequence"
+    );
 }
 
 #[test]
@@ -267,10 +289,16 @@ fn reads_of_reclaimed_versions_fail_instead_of_returning_another_version() {
     seed(&mut core, &[("k", "v3")]);
     seed(&mut core, &[("j", "x")]);
     assert!(core.horizon() >= 3);
-    assert!(matches!(core.get(&mut old, b"k"), Err(Error::SnapshotTooOld { .. })));
+    assert!(matches!(
+        core.get(&mut old, b"k"),
+        Err(Error::SnapshotTooOld { .. })
+    ));
     assert!(core.version_count() <= 3, "old versions were reclaimed");
     let mut fresh = core.begin();
-    assert_eq!(core.get(&mut fresh, b"k").unwrap().value.as_deref(), Some(&b"v3"[..]));
+    assert_eq!(
+        core.get(&mut fresh, b"k").unwrap().value.as_deref(),
+        Some(&b"v3"[..])
+    );
 }
 
 #[test]
@@ -279,12 +307,16 @@ fn memory_stays_bounded_by_live_data_and_the_ring() {
     for i in 0..1000 {
         seed(&mut core, &[("hot", &i.to_string()), ("cold", "c")]);
     }
-    assert!(core.version_count() <= 2 * 9 + 2, "versions: {}", core.version_count());
+    assert!(
+        core.version_count() <= 2 * 9 + 2,
+        "versions: {}",
+        core.version_count()
+    );
 }
 
 #[test]
 fn rollback_and_drop_leave_nothing_visible() {
-    let mut core = store(16);
+    let core = store(16);
     {
         let mut t = core.begin();
         t.put(b"k", b"never").unwrap();
@@ -300,9 +332,13 @@ fn oversized_keys_and_values_are_rejected_not_truncated() {
     let mut t = core.begin();
     let big_key = vec![b'k'; engine::MAX_KEY_LEN + 1];
     assert!(matches!(t.put(&big_key, b"v"), Err(Error::InvalidArgument(_))));
-    assert!(matches!(core.get(&mut t, &big_key), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        core.get(&mut t, &big_key),
+        Err(Error::InvalidArgument(_))
+    ));
     let big_value = vec![0; engine::MAX_VALUE_LEN + 1];
     assert!(matches!(t.put(b"k", &big_value), Err(Error::InvalidArgument(_))));
-    t.put(&vec![b'k'; engine::MAX_KEY_LEN], &vec![1; engine::MAX_VALUE_LEN]).unwrap();
+    t.put(&vec![b'k'; engine::MAX_KEY_LEN], &vec![1; engine::MAX_VALUE_LEN])
+        .unwrap();
     assert!(core.commit(&t).is_ok());
 }

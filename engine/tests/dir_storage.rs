@@ -35,11 +35,7 @@ fn commits_survive_reopening_the_directory() {
 fn a_torn_tail_on_disk_is_discarded_and_damage_in_the_middle_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let db = Db::open_with(
-            DirStorage::open(dir.path()).unwrap(),
-            Options::default(),
-        )
-        .unwrap();
+        let db = Db::open_with(DirStorage::open(dir.path()).unwrap(), Options::default()).unwrap();
         for i in 0..3u8 {
             let mut t = db.begin();
             t.put(&[i], &[i; 10]).unwrap();

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use engine::{Core, Error, KeyRange, MemDisk, Mutant, Options, SyncPolicy, Txn};
-use proptest::test_runner::{Config, TestRunner};
 use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -50,13 +50,15 @@ struct RefTxn {
     snapshot: u64,
     reads: Vec<Vec<u8>>,
     ranges: Vec<KeyRange>,
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    writes: Writes,
 }
+
+type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 #[derive(Debug, Default)]
 struct Reference {
     /// Every writing commit: its sequence number and writes.
-    commits: Vec<(u64, BTreeMap<Vec<u8>, Option<Vec<u8>>>)>,
+    commits: Vec<(u64, Writes)>,
 }
 
 impl Reference {
@@ -88,10 +90,14 @@ impl Reference {
         if t.snapshot < self.horizon(ring) {
             return Err("snapshot-too-old");
         }
-        let conflict = self.commits.iter().filter(|(seq, _)| *seq > t.snapshot).any(|(_, w)| {
-            w.keys()
-                .any(|k| t.reads.contains(k) || t.ranges.iter().any(|r| r.contains(k)))
-        });
+        let conflict = self
+            .commits
+            .iter()
+            .filter(|(seq, _)| *seq > t.snapshot)
+            .any(|(_, w)| {
+                w.keys()
+                    .any(|k| t.reads.contains(k) || t.ranges.iter().any(|r| r.contains(k)))
+            });
         if conflict {
             Err("conflict")
         } else {
@@ -168,8 +174,10 @@ fn run(ops: Vec<Op>, ring: usize, mutant: Option<Mutant>) -> Result<(), TestCase
                 }
                 match core.list(t, &range, usize::MAX) {
                     Ok(entries) => {
-                        let got: BTreeMap<Vec<u8>, Vec<u8>> =
-                            entries.into_iter().map(|e| (e.key.to_vec(), e.value.to_vec())).collect();
+                        let got: BTreeMap<Vec<u8>, Vec<u8>> = entries
+                            .into_iter()
+                            .map(|e| (e.key.to_vec(), e.value.to_vec()))
+                            .collect();
                         prop_assert_eq!(got, want);
                         r.ranges.push(range);
                     }

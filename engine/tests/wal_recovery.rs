@@ -20,7 +20,10 @@ fn all_keys() -> Vec<Vec<u8>> {
 }
 
 fn commits() -> impl Strategy<Value = Vec<Writes>> {
-    let write = (0u8..8, prop::option::weighted(0.85, prop::collection::vec(any::<u8>(), 0..200)));
+    let write = (
+        0u8..8,
+        prop::option::weighted(0.85, prop::collection::vec(any::<u8>(), 0..200)),
+    );
     prop::collection::vec(prop::collection::vec(write, 1..4), 1..16)
 }
 
@@ -154,13 +157,18 @@ fn a_crash_at_every_step_of_a_checkpoint_recovers_the_same_state() {
         let disk = core.into_storage().disk;
         for image in [disk.crash_image(), all_written_image(&disk)] {
             let mut recovered = Core::open(MemDisk::from_image(image), options()).unwrap();
-            assert_eq!(state(&recovered, &all_keys()), want, "crash at checkpoint step {k}");
+            assert_eq!(
+                state(&recovered, &all_keys()),
+                want,
+                "crash at checkpoint step {k}"
+            );
             assert_eq!(recovered.last_seq(), 12);
             let mut t = recovered.begin();
             t.put(b"x", b"y").unwrap();
             assert_eq!(recovered.commit(&t).unwrap().seq, Some(13));
             // A second recovery after the cleanup finds the same state.
-            let again = Core::open(MemDisk::from_image(recovered.storage().crash_image()), options()).unwrap();
+            let again =
+                Core::open(MemDisk::from_image(recovered.storage().crash_image()), options()).unwrap();
             assert_eq!(again.last_seq(), 13);
         }
     }
@@ -180,8 +188,16 @@ fn checkpoints_bound_the_wal_and_recover_the_same_state() {
     }
     assert!(core.generation() > 5);
     let names = core.storage().list().unwrap();
-    assert_eq!(names.len(), 2, "only the current checkpoint and WAL remain: {names:?}");
-    let wal = core.storage().read(&files::wal(core.generation())).unwrap().unwrap();
+    assert_eq!(
+        names.len(),
+        2,
+        "only the current checkpoint and WAL remain: {names:?}"
+    );
+    let wal = core
+        .storage()
+        .read(&files::wal(core.generation()))
+        .unwrap()
+        .unwrap();
     assert!(wal.len() < 400);
     let recovered = Core::open(MemDisk::from_image(core.storage().crash_image()), small).unwrap();
     assert_eq!(state(&recovered, &all_keys()), state(&core, &all_keys()));
@@ -221,13 +237,19 @@ fn a_damaged_checkpoint_is_corruption() {
     let mut image = core.storage().crash_image();
     let snap = image.get_mut(&files::snapshot(1)).unwrap();
     snap[10] ^= 1;
-    assert!(matches!(Core::open(MemDisk::from_image(image), options()), Err(Error::Corrupt(_))));
+    assert!(matches!(
+        Core::open(MemDisk::from_image(image), options()),
+        Err(Error::Corrupt(_))
+    ));
 }
 
 #[test]
 fn recovery_mutants_change_what_is_recovered() {
     // A torn commit: its write records are whole but its marker is missing.
-    let (wal, ends, _) = build(&[vec![(0, Some(vec![1]))], vec![(1, Some(vec![2])), (2, Some(vec![3]))]]);
+    let (wal, ends, _) = build(&[
+        vec![(0, Some(vec![1]))],
+        vec![(1, Some(vec![2])), (2, Some(vec![3]))],
+    ]);
     let marker_len = 8 + 9 + 4;
     let torn = &wal[..ends[1] - marker_len];
     let image = BTreeMap::from([(files::wal(0), torn.to_vec())]);
@@ -239,7 +261,10 @@ fn recovery_mutants_change_what_is_recovered() {
         ..options()
     };
     let broken = Core::open(MemDisk::from_image(image), mutant).unwrap();
-    assert!(broken.read_latest(&key(1)).unwrap().1.is_some(), "no-commit-marker applies a torn commit");
+    assert!(
+        broken.read_latest(&key(1)).unwrap().1.is_some(),
+        "no-commit-marker applies a torn commit"
+    );
 
     // A record whose payload is garbage but whose length survived, before
     // an intact marker: the honest store reports corruption, the mutant
@@ -258,7 +283,10 @@ fn recovery_mutants_change_what_is_recovered() {
         ..options()
     };
     let accepted = Core::open(MemDisk::from_image(image), checksum_off).unwrap();
-    assert_eq!(accepted.read_latest(&key(2)).unwrap().1.as_deref(), Some(&[0x77u8][..]));
+    assert_eq!(
+        accepted.read_latest(&key(2)).unwrap().1.as_deref(),
+        Some(&[0x77u8][..])
+    );
 
     // seq-reuse-after-recovery restarts below a replayed commit.
     let mut core = Core::open(MemDisk::new(), options()).unwrap();
@@ -270,8 +298,16 @@ fn recovery_mutants_change_what_is_recovered() {
         mutant: Some(Mutant::SeqReuseAfterRecovery),
         ..options()
     };
-    assert_eq!(Core::open(MemDisk::from_image(image.clone()), options()).unwrap().last_seq(), 5);
-    assert_eq!(Core::open(MemDisk::from_image(image), reuse).unwrap().last_seq(), 3);
+    assert_eq!(
+        Core::open(MemDisk::from_image(image.clone()), options())
+            .unwrap()
+            .last_seq(),
+        5
+    );
+    assert_eq!(
+        Core::open(MemDisk::from_image(image), reuse).unwrap().last_seq(),
+        3
+    );
 }
 
 #[test]

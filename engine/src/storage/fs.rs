@@ -54,7 +54,8 @@ impl Storage for DirStorage {
             Err(e) => return Err(IoError::new(format!("open {name}"), &e)),
         };
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(|e| IoError::new(format!("read {name}"), &e))?;
+        file.read_to_end(&mut bytes)
+            .map_err(|e| IoError::new(format!("read {name}"), &e))?;
         Ok(Some(bytes))
     }
 
@@ -74,7 +75,8 @@ impl Storage for DirStorage {
 
     fn sync(&mut self, name: &str) -> Result<(), IoError> {
         let file = File::open(self.path_of(name)).map_err(|e| IoError::new(format!("sync {name}"), &e))?;
-        file.sync_all().map_err(|e| IoError::new(format!("sync {name}"), &e))
+        file.sync_all()
+            .map_err(|e| IoError::new(format!("sync {name}"), &e))
     }
 
     fn rename(&mut self, from: &str, to: &str) -> Result<(), IoError> {
@@ -100,7 +102,8 @@ impl Storage for DirStorage {
         let name = name.to_owned();
         Some(Box::new(move || {
             let file = File::open(path).map_err(|e| IoError::new(format!("sync {name}"), &e))?;
-            file.sync_data().map_err(|e| IoError::new(format!("sync {name}"), &e))
+            file.sync_data()
+                .map_err(|e| IoError::new(format!("sync {name}"), &e))
         }))
     }
 }

@@ -80,7 +80,9 @@ impl MemDisk {
     /// For each durable directory entry, the file it names: its written and
     /// durable bytes (it may since have been renamed or removed live).
     pub fn durable_entries(&self) -> impl Iterator<Item = (&str, &MemFile)> {
-        self.durable_dir.iter().map(|(n, id)| (n.as_str(), &self.files[id]))
+        self.durable_dir
+            .iter()
+            .map(|(n, id)| (n.as_str(), &self.files[id]))
     }
 
     /// Whether any live file has bytes (or any entry) not yet durable.
@@ -93,7 +95,11 @@ impl MemDisk {
     }
 
     fn missing(op: &str, name: &str) -> IoError {
-        IoError::simulated(format!("{op} {name}"), std::io::ErrorKind::NotFound, "no such file")
+        IoError::simulated(
+            format!("{op} {name}"),
+            std::io::ErrorKind::NotFound,
+            "no such file",
+        )
     }
 
     /// Drops file contents that no name refers to any more.
@@ -116,7 +122,11 @@ impl Storage for MemDisk {
 
     fn create(&mut self, name: &str) -> Result<(), IoError> {
         if let Some(id) = self.live.get(name) {
-            self.files.get_mut(id).expect("live entry has a file").written.clear();
+            self.files
+                .get_mut(id)
+                .expect("live entry has a file")
+                .written
+                .clear();
             return Ok(());
         }
         let id = self.next_id;
@@ -128,7 +138,11 @@ impl Storage for MemDisk {
 
     fn append(&mut self, name: &str, data: &[u8]) -> Result<(), IoError> {
         let id = *self.live.get(name).ok_or_else(|| Self::missing("append", name))?;
-        self.files.get_mut(&id).expect("live entry has a file").written.extend_from_slice(data);
+        self.files
+            .get_mut(&id)
+            .expect("live entry has a file")
+            .written
+            .extend_from_slice(data);
         Ok(())
     }
 
@@ -142,7 +156,10 @@ impl Storage for MemDisk {
     }
 
     fn rename(&mut self, from: &str, to: &str) -> Result<(), IoError> {
-        let id = self.live.remove(from).ok_or_else(|| Self::missing("rename", from))?;
+        let id = self
+            .live
+            .remove(from)
+            .ok_or_else(|| Self::missing("rename", from))?;
         self.live.insert(to.to_owned(), id);
         self.collect_garbage();
         Ok(())

@@ -33,7 +33,11 @@ impl FailAt {
         let hit = Some(self.calls) == self.fail_at;
         if hit || (self.failed && self.crash) {
             self.failed = true;
-            return Err(IoError::simulated(op, std::io::ErrorKind::Other, "injected failure"));
+            return Err(IoError::simulated(
+                op,
+                std::io::ErrorKind::Other,
+                "injected failure",
+            ));
         }
         Ok(())
     }
@@ -75,7 +79,9 @@ impl Storage for FailAt {
 /// The image a crash would leave if every written byte had reached the
 /// disk (the opposite extreme of `MemDisk::crash_image`).
 pub fn all_written_image(disk: &MemDisk) -> BTreeMap<String, Vec<u8>> {
-    disk.files().map(|(n, f)| (n.to_owned(), f.written.clone())).collect()
+    disk.files()
+        .map(|(n, f)| (n.to_owned(), f.written.clone()))
+        .collect()
 }
 
 /// Every live key's latest value.
