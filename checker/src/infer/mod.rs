@@ -1,0 +1,161 @@
+//! Version orders per model, and the dependency edges they imply.
+//!
+//! Each model knows a different amount about the order in which versions of a key were
+//! installed: rw-register only what reads and writes within one transaction imply (as Elle
+//! infers it), list-append the order of elements in the lists read, native the exact commit
+//! sequence numbers (verified against values and snapshots). All three produce [`Deps`]: the
+//! edges of the direct serialization graph, plus the anomalies found on the way that need no
+//! cycle (aborted and intermediate reads, garbage, internal inconsistency, lost updates).
+
+mod list;
+mod native;
+mod register;
+
+pub(crate) use list::list_append;
+pub(crate) use native::{native, Native};
+pub(crate) use register::rw_register;
+
+use crate::graph::Edge;
+use crate::history::{MicroOp, ReadValue, Scalar};
+use crate::txns::{Ctx, KeyId, Status, TxnId};
+use crate::Findings;
+
+/// The serialization graph's edges and what the cycle search needs to know about its nodes.
+pub(crate) struct Deps {
+    /// Every dependency edge (never a self-loop).
+    pub edges: Vec<Edge>,
+    /// A rank per txn such that, if every edge goes from a lower to a higher rank, the graph is
+    /// acyclic; lets the common valid case skip the component search.
+    pub rank: Vec<u64>,
+    /// Which txns took effect (ok, or indeterminate but observed).
+    pub committed: Vec<bool>,
+    /// How many indeterminate txns were found to have committed.
+    pub info_committed: u64,
+}
+
+impl Deps {
+    /// Adds an edge unless it would be a self-loop (a txn depending on itself is no anomaly).
+    pub fn push(&mut self, from: TxnId, to: TxnId, kind: crate::graph::EdgeKind, key: KeyId) {
+        if from != to {
+            self.edges.push(Edge { from, to, kind, key });
+        }
+    }
+}
+
+/// What one transaction did to one key: where its first read and its last write are.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Access<'h> {
+    /// The key.
+    pub key: KeyId,
+    /// The first read's value and micro-op position, if the key was read before being written
+    /// (an external read, which observes another transaction's version).
+    pub read: Option<(&'h Scalar, u32)>,
+    /// The last write's value and micro-op position (the version the txn installs).
+    pub write: Option<(&'h Scalar, u32)>,
+    /// Whether it wrote the key more than once (earlier writes are intermediate).
+    pub rewrote: bool,
+}
+
+/// Summarises a register transaction per key, in first-touch order, and reports internal
+/// anomalies of committed ones: a read that disagrees with the txn's own earlier write, or
+/// with its own earlier read of the same key.
+pub(crate) fn scan_registers<'h>(
+    ctx: &Ctx<'h>,
+    t: TxnId,
+    findings: &mut Findings,
+    out: &mut Vec<Access<'h>>,
+) {
+    out.clear();
+    let txn = &ctx.txns[t as usize];
+    let check = txn.status == Status::Ok;
+    let keys = ctx.keys_of(t);
+    for (i, mop) in txn.mops().iter().enumerate() {
+        match mop {
+            MicroOp::Read { value, .. } => {
+                let value = match value {
+                    ReadValue::Scalar(v) => v,
+                    ReadValue::List(_) => &Scalar::Null,
+                };
+                observe(ctx, t, keys[i], value, i as u32, check, findings, out);
+            }
+            MicroOp::List(r) => {
+                for (k, v) in r.result.iter().flatten() {
+                    if let Some(&key) = ctx.key_ids.get(k) {
+                        observe(ctx, t, key, v, i as u32, check, findings, out);
+                    }
+                }
+            }
+            MicroOp::Write { value, .. } | MicroOp::Append { element: value, .. } => {
+                let a = access(out, keys[i]);
+                a.rewrote |= a.write.is_some();
+                a.write = Some((value, i as u32));
+            }
+        }
+    }
+}
+
+/// Finds or adds the access record of `key` (transactions are small, so a linear scan wins).
+fn access<'a, 'h>(out: &'a mut Vec<Access<'h>>, key: KeyId) -> &'a mut Access<'h> {
+    match out.iter().position(|a| a.key == key) {
+        Some(i) => &mut out[i],
+        None => {
+            out.push(Access {
+                key,
+                read: None,
+                write: None,
+                rewrote: false,
+            });
+            out.last_mut().expect("just pushed")
+        }
+    }
+}
+
+/// Records one observed value of a key and checks it against what the txn already knows.
+#[allow(clippy::too_many_arguments)]
+fn observe<'h>(
+    ctx: &Ctx<'h>,
+    t: TxnId,
+    key: KeyId,
+    value: &'h Scalar,
+    mop: u32,
+    check: bool,
+    findings: &mut Findings,
+    out: &mut Vec<Access<'h>>,
+) {
+    let a = access(out, key);
+    let expected = match (a.write, a.read) {
+        (Some((w, _)), _) => Some((w, "wrote")),
+        (None, Some((r, _))) => Some((r, "read")),
+        (None, None) => {
+            a.read = Some((value, mop));
+            None
+        }
+    };
+    if let Some((want, verb)) = expected {
+        if check && want != value {
+            let k = ctx.keys[key as usize];
+            findings.add(
+                "serializability",
+                "internal",
+                vec![ctx.name(t)],
+                format!(
+                    "T{} {verb} {k}={} and then read {k}={}: a transaction must see its own \
+                     writes and a stable snapshot",
+                    ctx.name(t),
+                    crate::anomalies::show(want),
+                    crate::anomalies::show(value)
+                ),
+            );
+        }
+    }
+}
+
+/// A fresh, edge-less dependency set for the context's transactions.
+pub(crate) fn empty_deps(ctx: &Ctx<'_>) -> Deps {
+    Deps {
+        edges: Vec::new(),
+        rank: ctx.txns.iter().map(|t| u64::from(t.complete_pos)).collect(),
+        committed: ctx.txns.iter().map(|t| t.status == Status::Ok).collect(),
+        info_committed: 0,
+    }
+}

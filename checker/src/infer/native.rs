@@ -1,0 +1,608 @@
+//! Native inference: versions are the commit sequence numbers the engine reported, but every
+//! one is verified: a read's version must have been installed by a commit that wrote the value
+//! read (`version-mismatch`), and must be the newest version at or below the reader's snapshot
+//! (`stale-read`, or `partial-commit` when the missing version belongs to an indeterminate
+//! transaction seen elsewhere). Indeterminate transactions whose writes are read are given the
+//! version the reader reported.
+
+use rustc_hash::FxHashMap;
+
+use super::{scan_registers, Access, Deps};
+use crate::anomalies::show;
+use crate::error::Error;
+use crate::graph::EdgeKind;
+use crate::history::{KeyRange, MicroOp, Scalar, Version};
+use crate::txns::{Ctx, KeyId, Status, TxnId};
+use crate::Findings;
+
+/// No transaction.
+pub(crate) const NONE: TxnId = TxnId::MAX;
+
+/// One installed version of a key.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entry<'h> {
+    /// The commit sequence number that installed it.
+    pub seq: u64,
+    /// The committing transaction.
+    pub txn: TxnId,
+    /// The value installed (`null` for a delete).
+    pub value: &'h Scalar,
+    /// Whether the writer had read this key from its snapshot first (a read-modify-write).
+    pub rmw: bool,
+    /// The first read-modify-write txn that read this version (for lost updates).
+    pub rmw_reader: TxnId,
+}
+
+/// An external read by a committed transaction (its first access to the key was a read).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Read<'h> {
+    /// The reader.
+    pub txn: TxnId,
+    /// The key.
+    pub key: KeyId,
+    /// The value observed.
+    pub value: &'h Scalar,
+    /// The version observed (`None`: the initial state); meaningful only when `valid`.
+    pub seq: Option<u64>,
+    /// Whether the version is consistent with the value (a real, known version).
+    pub valid: bool,
+    /// Whether the reader also wrote the key.
+    pub rmw: bool,
+}
+
+/// Everything the native checks share: versions per key, reads, commits and writes per txn.
+pub(crate) struct Native<'h> {
+    /// The dependency graph's edges.
+    pub deps: Deps,
+    /// Per key, its installed versions in sequence order.
+    pub versions: Vec<Vec<Entry<'h>>>,
+    /// External reads of committed txns, grouped by txn in txn order.
+    pub reads: Vec<Read<'h>>,
+    read_start: Vec<u32>,
+    /// Each txn's last write per key, grouped by txn.
+    writes: Vec<(KeyId, &'h Scalar)>,
+    /// Parallel to `writes`: where that write's entry was placed in its key's versions (a hint;
+    /// verified before use, since sorting can move entries).
+    write_pos: Vec<u32>,
+    write_start: Vec<u32>,
+    /// Commit sequence number to committing txn.
+    by_seq: FxHashMap<u64, TxnId>,
+    /// The commit sequence number of each committed txn (reported, or inferred for
+    /// indeterminate ones from reads).
+    pub commit: Vec<Option<u64>>,
+}
+
+impl<'h> Native<'h> {
+    /// The external reads of txn `t`.
+    pub fn reads_of(&self, t: TxnId) -> &[Read<'h>] {
+        &self.reads[self.read_start[t as usize] as usize..self.read_start[t as usize + 1] as usize]
+    }
+
+    /// The final writes of txn `t`, key and value.
+    pub fn writes_of(&self, t: TxnId) -> &[(KeyId, &'h Scalar)] {
+        &self.writes[self.write_start[t as usize] as usize..self.write_start[t as usize + 1] as usize]
+    }
+
+    /// How many indeterminate txns were found to have committed.
+    pub fn info_committed(&self) -> u64 {
+        self.deps.info_committed
+    }
+
+    /// Hands over the dependency edges for the cycle search.
+    pub fn into_deps(self) -> Deps {
+        self.deps
+    }
+}
+
+/// The reported version of a key in a micro-op's `versions` entry.
+fn reported(v: Option<&Version>, key: &Scalar) -> Option<Version> {
+    match v? {
+        Version::Range(pairs) => pairs
+            .iter()
+            .find(|(k, _)| k.key_text() == key.key_text())
+            .map(|(_, s)| Version::Seq(*s)),
+        other => Some(other.clone()),
+    }
+}
+
+/// Infers and verifies native versions; errors only for ops that lack the native fields.
+pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Native<'h>, Error> {
+    let n = ctx.txns.len();
+    let mut nat = Native {
+        deps: Deps {
+            edges: Vec::with_capacity(n * 4),
+            rank: vec![0; n],
+            committed: vec![false; n],
+            info_committed: 0,
+        },
+        versions: vec![Vec::new(); ctx.keys.len()],
+        reads: Vec::with_capacity(n * 2),
+        read_start: Vec::with_capacity(n + 1),
+        writes: Vec::with_capacity(n * 2),
+        write_pos: Vec::with_capacity(n * 2),
+        by_seq: FxHashMap::default(),
+        write_start: Vec::with_capacity(n + 1),
+        commit: vec![None; n],
+    };
+    let mut scratch: Vec<Access<'h>> = Vec::new();
+    let mut unresolved: Vec<(u32, u64)> = Vec::new();
+    for t in 0..n as TxnId {
+        nat.read_start.push(nat.reads.len() as u32);
+        nat.write_start.push(nat.writes.len() as u32);
+        let txn = &ctx.txns[t as usize];
+        scan_registers(ctx, t, findings, &mut scratch);
+        let own_writes = nat.writes.len();
+        for a in &scratch {
+            if let Some((v, _)) = a.write {
+                nat.writes.push((a.key, v));
+                nat.write_pos.push(u32::MAX);
+            }
+        }
+        if txn.status != Status::Ok {
+            continue;
+        }
+        let op = txn.op;
+        nat.deps.committed[t as usize] = true;
+        let wrote = scratch.iter().any(|a| a.write.is_some());
+        match (op.commit_seq, wrote) {
+            (Some(c), _) => {
+                nat.commit[t as usize] = Some(c);
+                nat.by_seq.entry(c).or_insert(t);
+                for (i, a) in scratch.iter().filter(|a| a.write.is_some()).enumerate() {
+                    if let Some((value, _)) = a.write {
+                        nat.write_pos[own_writes + i] = nat.versions[a.key as usize].len() as u32;
+                        nat.versions[a.key as usize].push(Entry {
+                            seq: c,
+                            txn: t,
+                            value,
+                            rmw: false,
+                            rmw_reader: NONE,
+                        });
+                    }
+                }
+            }
+            (None, true) => findings.add(
+                "version-order",
+                "version-order",
+                vec![txn.name],
+                format!(
+                    "T{} committed writes but reported no commit_seq, so its versions are unknown",
+                    txn.name
+                ),
+            ),
+            (None, false) => {}
+        }
+        let has_reads = scratch.iter().any(|a| a.read.is_some());
+        if has_reads && op.snapshot.is_none() {
+            return Err(Error::op(op.index, "a native read needs the txn's snapshot"));
+        }
+        for a in &scratch {
+            let Some((value, mop)) = a.read else { continue };
+            let versions = op
+                .versions
+                .as_ref()
+                .ok_or_else(|| Error::op(op.index, "a native read needs a versions list"))?;
+            let key = ctx.keys[a.key as usize];
+            let mut read = Read {
+                txn: t,
+                key: a.key,
+                value,
+                seq: None,
+                valid: false,
+                rmw: a.write.is_some(),
+            };
+            match reported(versions.get(mop as usize), key) {
+                Some(Version::Seq(v)) => {
+                    read.seq = Some(v);
+                    unresolved.push((nat.reads.len() as u32, v));
+                }
+                Some(Version::Absent) => {
+                    read.valid = *value == ctx.initial(a.key);
+                    if !read.valid {
+                        findings.add(
+                            "version-order",
+                            "version-mismatch",
+                            vec![txn.name],
+                            format!(
+                                "T{} read {key}={} but reported the key absent",
+                                txn.name,
+                                show(value)
+                            ),
+                        );
+                    }
+                }
+                Some(Version::Own) => findings.add(
+                    "serializability",
+                    "internal",
+                    vec![txn.name],
+                    format!(
+                        "T{} read {key}={} as its own write, but had not written {key}",
+                        txn.name,
+                        show(value)
+                    ),
+                ),
+                Some(Version::Range(_)) | None => {
+                    return Err(Error::op(
+                        op.index,
+                        format!("no version reported for the read of {key}"),
+                    ))
+                }
+            }
+            nat.reads.push(read);
+        }
+    }
+    nat.read_start.push(nat.reads.len() as u32);
+    nat.write_start.push(nat.writes.len() as u32);
+    sort_versions(&mut nat.versions);
+    resolve(ctx, findings, &mut nat, unresolved);
+    judge_reads(ctx, findings, &mut nat);
+    range_reads(ctx, findings, &mut nat);
+    for (key, list) in nat.versions.iter().enumerate() {
+        for pair in list.windows(2) {
+            if pair[0].txn != pair[1].txn {
+                nat.deps.edges.push(crate::graph::Edge {
+                    from: pair[0].txn,
+                    to: pair[1].txn,
+                    kind: EdgeKind::Ww,
+                    key: key as KeyId,
+                });
+            }
+        }
+    }
+    for t in 0..n {
+        nat.deps.rank[t] = match (nat.commit[t], ctx.txns[t].op.snapshot) {
+            (Some(c), _) => c.saturating_mul(2),
+            (None, Some(s)) => s.saturating_mul(2).saturating_add(1),
+            (None, None) => 0,
+        };
+    }
+    Ok(nat)
+}
+
+impl Native<'_> {
+    /// The position of version `seq` in `key`'s versions: found through the committing txn's
+    /// recorded position when that is still accurate, else by binary search.
+    fn position(&self, key: KeyId, seq: u64) -> Option<usize> {
+        let list = &self.versions[key as usize];
+        if let Some(&w) = self.by_seq.get(&seq) {
+            let start = self.write_start[w as usize] as usize;
+            let end = self.write_start[w as usize + 1] as usize;
+            for i in start..end {
+                if self.writes[i].0 == key {
+                    let p = self.write_pos[i] as usize;
+                    if list.get(p).is_some_and(|e| e.seq == seq && e.txn == w) {
+                        return Some(p);
+                    }
+                }
+            }
+        }
+        list.binary_search_by_key(&seq, |e| e.seq).ok()
+    }
+}
+
+/// Sorts each key's versions by sequence number (they usually already are).
+fn sort_versions(versions: &mut [Vec<Entry<'_>>]) {
+    for list in versions {
+        if !list.windows(2).all(|w| w[0].seq <= w[1].seq) {
+            list.sort_by_key(|e| e.seq);
+        }
+    }
+}
+
+/// Matches each reported version to the commit that installed it; a version no committed txn
+/// reported is traced by value to an indeterminate txn (which thereby committed), a failed one
+/// (G1a), an intermediate write (G1b), or nobody (garbage).
+fn resolve<'h>(ctx: &Ctx<'h>, findings: &mut Findings, nat: &mut Native<'h>, unresolved: Vec<(u32, u64)>) {
+    let mut by_value: Option<ValueIndex<'h>> = None;
+    let mut later: Vec<(u32, u64)> = Vec::new();
+    for (r, v) in unresolved {
+        let read = nat.reads[r as usize];
+        let key = ctx.keys[read.key as usize];
+        let reader = ctx.name(read.txn);
+        if let Some(i) = nat.position(read.key, v) {
+            let e = nat.versions[read.key as usize][i];
+            if e.value == read.value {
+                nat.reads[r as usize].valid = true;
+            } else {
+                findings.add(
+                    "version-order",
+                    "version-mismatch",
+                    vec![reader, ctx.name(e.txn)],
+                    format!(
+                        "T{reader} read {key}={} at version {v}, but version {v} is T{}'s write \
+                         {key}={}",
+                        show(read.value),
+                        ctx.name(e.txn),
+                        show(e.value)
+                    ),
+                );
+            }
+            continue;
+        }
+        if let Some(&owner) = nat.by_seq.get(&v) {
+            findings.add(
+                "version-order",
+                "version-mismatch",
+                vec![reader, ctx.name(owner)],
+                format!(
+                    "T{reader} read {key}={} at version {v}, but version {v} is T{}'s commit, \
+                     which did not write {key}",
+                    show(read.value),
+                    ctx.name(owner)
+                ),
+            );
+            continue;
+        }
+        let index = by_value.get_or_insert_with(|| value_index(ctx, nat));
+        let writers = index.get(&(read.key, read.value)).map_or(&[][..], |w| &w[..]);
+        let info = writers.iter().find(|&&(w, last)| {
+            last && ctx.txns[w as usize].status == Status::Info
+                && nat.commit[w as usize].is_none_or(|c| c == v)
+        });
+        if let Some(&(w, _)) = info {
+            if nat.commit[w as usize].is_none() {
+                nat.commit[w as usize] = Some(v);
+                nat.deps.committed[w as usize] = true;
+                nat.deps.info_committed += 1;
+                let range = nat.write_start[w as usize] as usize..nat.write_start[w as usize + 1] as usize;
+                for &(k, value) in &nat.writes[range] {
+                    nat.versions[k as usize].push(Entry {
+                        seq: v,
+                        txn: w,
+                        value,
+                        rmw: false,
+                        rmw_reader: NONE,
+                    });
+                }
+            }
+            later.push((r, v));
+            continue;
+        }
+        let pick = |status: Status| {
+            writers
+                .iter()
+                .find(|&&(w, _)| ctx.txns[w as usize].status == status)
+        };
+        if let Some(&(w, last)) = pick(Status::Fail).or_else(|| writers.iter().find(|&&(_, last)| !last)) {
+            crate::anomalies::check_writer(ctx, findings, read.txn, read.key, read.value, w, last);
+        } else if let Some(&(w, _)) = pick(Status::Ok) {
+            findings.add(
+                "version-order",
+                "version-mismatch",
+                vec![reader, ctx.name(w)],
+                format!(
+                    "T{reader} read {key}={} at version {v}, but that value was written by T{} \
+                     at version {}",
+                    show(read.value),
+                    ctx.name(w),
+                    nat.commit[w as usize].map_or("unknown".into(), |c| c.to_string())
+                ),
+            );
+        } else {
+            crate::anomalies::garbage(ctx, findings, read.txn, read.key, read.value);
+        }
+    }
+    if !later.is_empty() {
+        sort_versions(&mut nat.versions);
+        for (r, _) in later {
+            nat.reads[r as usize].valid = true;
+        }
+    }
+}
+
+/// Writers of each (key, value), with whether it was the writer's last write to the key.
+type ValueIndex<'h> = FxHashMap<(KeyId, &'h Scalar), Vec<(TxnId, bool)>>;
+
+/// Every write of every txn, by (key, value), with whether it was the txn's last write there.
+fn value_index<'h>(ctx: &Ctx<'h>, nat: &Native<'h>) -> ValueIndex<'h> {
+    let mut index = ValueIndex::default();
+    for t in 0..ctx.txns.len() as TxnId {
+        let keys = ctx.keys_of(t);
+        for (i, mop) in ctx.txns[t as usize].mops().iter().enumerate() {
+            if let MicroOp::Write { value, .. } = mop {
+                let last = nat
+                    .writes_of(t)
+                    .iter()
+                    .any(|&(k, v)| k == keys[i] && std::ptr::eq(v, value));
+                index.entry((keys[i], value)).or_default().push((t, last));
+            }
+        }
+    }
+    index
+}
+
+/// Checks each valid read against its snapshot, adds its wr and rw edges, and tracks
+/// read-modify-writes (for lost updates and first-committer-wins).
+fn judge_reads(ctx: &Ctx<'_>, findings: &mut Findings, nat: &mut Native<'_>) {
+    let mut initial_rmw: FxHashMap<KeyId, TxnId> = FxHashMap::default();
+    for r in 0..nat.reads.len() {
+        let read = nat.reads[r];
+        if !read.valid {
+            continue;
+        }
+        let t = read.txn;
+        let txn = &ctx.txns[t as usize];
+        let snapshot = txn.op.snapshot.unwrap_or(u64::MAX);
+        let mut pos = read.seq.and_then(|v| nat.position(read.key, v));
+        let list = &nat.versions[read.key as usize];
+        let newest_at = |p: Option<usize>| {
+            p.is_none_or(|p| list[p].seq <= snapshot)
+                && list.get(p.map_or(0, |p| p + 1)).is_none_or(|e| e.seq > snapshot)
+        };
+        let expected = if newest_at(pos) {
+            pos
+        } else {
+            list.partition_point(|e| e.seq <= snapshot).checked_sub(1)
+        };
+        let key = ctx.keys[read.key as usize];
+        if read.seq.is_some_and(|v| v > snapshot) {
+            findings.add(
+                "version-order",
+                "stale-read",
+                vec![txn.name],
+                format!(
+                    "T{} read {key} at version {}, newer than its snapshot {snapshot}",
+                    txn.name,
+                    read.seq.unwrap_or_default()
+                ),
+            );
+        } else if pos != expected {
+            match expected {
+                Some(e) if pos.is_none() && *list[e].value == Scalar::Null && *read.value == Scalar::Null => {
+                    pos = Some(e);
+                }
+                Some(e) => stale(ctx, findings, t, read, &list[e], snapshot),
+                None => {}
+            }
+        }
+        if let Some(i) = pos {
+            let w = list[i].txn;
+            if w != t {
+                nat.deps.edges.push(crate::graph::Edge {
+                    from: w,
+                    to: t,
+                    kind: EdgeKind::Wr,
+                    key: read.key,
+                });
+            }
+        }
+        let next = pos.map_or(0, |i| i + 1);
+        if let Some(e) = list.get(next) {
+            if e.txn != t {
+                nat.deps.edges.push(crate::graph::Edge {
+                    from: t,
+                    to: e.txn,
+                    kind: EdgeKind::Rw,
+                    key: read.key,
+                });
+            }
+        }
+        if read.rmw {
+            let first = match pos {
+                Some(i) => &mut nat.versions[read.key as usize][i].rmw_reader,
+                None => initial_rmw.entry(read.key).or_insert(NONE),
+            };
+            if *first == NONE {
+                *first = t;
+            } else if *first != t {
+                let f = *first;
+                crate::anomalies::lost_update(ctx, findings, f, t, read.key);
+            }
+            if let Some(i) = nat.commit[t as usize].and_then(|c| nat.position(read.key, c)) {
+                nat.versions[read.key as usize][i].rmw = true;
+            }
+        }
+    }
+}
+
+/// Reports a read that missed the newest version at or below its snapshot: a partial commit
+/// when that version belongs to an indeterminate txn (seen elsewhere, missing here), else a
+/// stale read.
+fn stale(
+    ctx: &Ctx<'_>,
+    findings: &mut Findings,
+    t: TxnId,
+    read: Read<'_>,
+    newest: &Entry<'_>,
+    snapshot: u64,
+) {
+    let key = ctx.keys[read.key as usize];
+    let seen = match read.seq {
+        Some(v) => format!("version {v}"),
+        None => "the initial state".to_string(),
+    };
+    let (check, kind, why) = if ctx.txns[newest.txn as usize].status == Status::Info {
+        (
+            "atomicity",
+            "partial-commit",
+            "that indeterminate transaction's other writes were observed, so it committed; its \
+             effects must be visible wholly or not at all",
+        )
+    } else {
+        (
+            "version-order",
+            "stale-read",
+            "a snapshot must show the newest version at or below it",
+        )
+    };
+    findings.add(
+        check,
+        kind,
+        vec![ctx.name(t), ctx.name(newest.txn)],
+        format!(
+            "T{} (snapshot {snapshot}) read {key}={} ({seen}), but T{} had installed \
+             {key}={} at version {}: {why}",
+            ctx.name(t),
+            show(read.value),
+            ctx.name(newest.txn),
+            show(newest.value),
+            newest.seq
+        ),
+    );
+}
+
+/// Range reads: keys in the range that the read did not return must have been absent at its
+/// snapshot, and a later insert into the range is a predicate anti-dependency.
+fn range_reads(ctx: &Ctx<'_>, findings: &mut Findings, nat: &mut Native<'_>) {
+    let mut sorted: Option<Vec<KeyId>> = None;
+    for t in 0..ctx.txns.len() as TxnId {
+        let txn = &ctx.txns[t as usize];
+        if txn.status != Status::Ok {
+            continue;
+        }
+        for mop in txn.mops() {
+            let MicroOp::List(range) = mop else { continue };
+            let Some(result) = &range.result else { continue };
+            let snapshot = txn.op.snapshot.unwrap_or(u64::MAX);
+            let sorted = sorted.get_or_insert_with(|| {
+                let mut keys: Vec<KeyId> = (0..ctx.keys.len() as KeyId).collect();
+                keys.sort_by(|a, b| ctx.keys[*a as usize].cmp(ctx.keys[*b as usize]));
+                keys
+            });
+            let lower = match &range.range {
+                KeyRange::Prefix(p) => Scalar::Str(p.clone()),
+                KeyRange::Between { from, .. } => from.clone(),
+            };
+            let start = sorted.partition_point(|k| *ctx.keys[*k as usize] < lower);
+            for &k in &sorted[start..] {
+                let key = ctx.keys[k as usize];
+                if !range.range.contains(key) {
+                    break;
+                }
+                if result.iter().any(|(rk, _)| rk.key_text() == key.key_text()) {
+                    continue;
+                }
+                let list = &nat.versions[k as usize];
+                let below = list.partition_point(|e| e.seq <= snapshot);
+                if let Some(e) = below.checked_sub(1).map(|i| list[i]) {
+                    if *e.value != Scalar::Null {
+                        findings.add(
+                            "version-order",
+                            "stale-read",
+                            vec![txn.name, ctx.name(e.txn)],
+                            format!(
+                                "T{}'s range read {} (snapshot {snapshot}) missed {key}, which \
+                                 T{} had set to {} at version {}",
+                                txn.name,
+                                range.range,
+                                ctx.name(e.txn),
+                                show(e.value),
+                                e.seq
+                            ),
+                        );
+                    }
+                }
+                if let Some(e) = list[below..].iter().find(|e| *e.value != Scalar::Null) {
+                    if e.txn != t {
+                        nat.deps.edges.push(crate::graph::Edge {
+                            from: t,
+                            to: e.txn,
+                            kind: EdgeKind::RwPred,
+                            key: k,
+                        });
+                    }
+                }
+            }
+        }
+    }
+}

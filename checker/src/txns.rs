@@ -1,0 +1,298 @@
+//! Pairs invocations with completions into transactions, interns keys, and validates the
+//! history's structure (increasing indices, one open op per process, matching functions).
+//!
+//! Every check works on this compact form rather than on raw ops, so keys are compared as
+//! small integers and each transaction knows its lifetime in history order.
+
+use rustc_hash::FxHashMap;
+
+use crate::error::Error;
+use crate::history::{Function, History, MicroOp, Op, OpType, OpValue, Process, Scalar};
+
+/// Dense id of an interned key.
+pub(crate) type KeyId = u32;
+/// Dense id of a transaction (its position in [`Ctx::txns`]).
+pub(crate) type TxnId = u32;
+/// The key id given to micro-ops without a single key (range reads).
+pub(crate) const NO_KEY: KeyId = KeyId::MAX;
+
+/// How a client operation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Committed (`ok`).
+    Ok,
+    /// Definitely not committed (`fail`).
+    Fail,
+    /// Outcome unknown (`info`, or never completed).
+    Info,
+}
+
+/// One client operation, invocation and completion together.
+pub(crate) struct Txn<'h> {
+    /// The name used in reports: the completion's index (the invocation's if it never completed).
+    pub name: u64,
+    /// How it ended.
+    pub status: Status,
+    /// Position of the invocation in the history's ops.
+    pub invoke_pos: u32,
+    /// Position of the completion (the number of ops if it never completed).
+    pub complete_pos: u32,
+    /// The op whose value holds the observed micro-ops (the completion, or the invocation
+    /// when the completion carries none).
+    pub op: &'h Op,
+    /// Offset of this txn's micro-op keys in [`Ctx::mop_keys`].
+    pub mop_start: u32,
+}
+
+impl<'h> Txn<'h> {
+    /// The transaction's micro-ops.
+    pub fn mops(&self) -> &'h [MicroOp] {
+        self.op.mops()
+    }
+}
+
+/// A nemesis event that matters to durability.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// The store crashed.
+    Crash,
+    /// The store recovered.
+    Recover,
+}
+
+/// The history in the form every check uses.
+pub(crate) struct Ctx<'h> {
+    /// The history itself.
+    pub history: &'h History,
+    /// Client operations in completion order (never-completed ones last).
+    pub txns: Vec<Txn<'h>>,
+    /// Key id of each micro-op, txn after txn ([`NO_KEY`] for range reads).
+    pub mop_keys: Vec<KeyId>,
+    /// Each key id's key.
+    pub keys: Vec<&'h Scalar>,
+    /// Key to key id.
+    pub key_ids: FxHashMap<&'h Scalar, KeyId>,
+    /// Crash and recover events with their op positions.
+    pub faults: Vec<(u32, Fault)>,
+}
+
+impl<'h> Ctx<'h> {
+    /// Builds the context, or explains which op breaks the format.
+    pub fn new(history: &'h History) -> Result<Self, Error> {
+        let ops = &history.ops;
+        if u32::try_from(ops.len()).is_err() {
+            return Err(Error::Format("history has more than 2^32 ops".into()));
+        }
+        let mut ctx = Ctx {
+            history,
+            txns: Vec::with_capacity(ops.len() / 2),
+            mop_keys: Vec::new(),
+            keys: Vec::new(),
+            key_ids: FxHashMap::default(),
+            faults: Vec::new(),
+        };
+        let mut open: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut last_index: Option<u64> = None;
+        for (pos, op) in ops.iter().enumerate() {
+            if last_index.is_some_and(|l| op.index <= l) {
+                return Err(Error::op(
+                    op.index,
+                    format!(
+                        "index is not greater than the previous op's index {}",
+                        last_index.unwrap_or_default()
+                    ),
+                ));
+            }
+            last_index = Some(op.index);
+            let pos = pos as u32;
+            let client = match op.process {
+                Process::Nemesis => {
+                    ctx.nemesis(op, pos)?;
+                    continue;
+                }
+                Process::Client(p) => p,
+            };
+            if !matches!(op.f, Function::Txn | Function::Transfer | Function::Read) {
+                return Err(Error::op(
+                    op.index,
+                    format!(
+                        "unknown function {:?} for a client op, expected txn, transfer or read",
+                        op.f.name()
+                    ),
+                ));
+            }
+            if op.f == Function::Txn && !matches!(op.value, OpValue::Txn(_) | OpValue::Null) {
+                return Err(Error::op(op.index, "a txn's value must be a list of micro-ops"));
+            }
+            if op.op_type == OpType::Invoke {
+                if let Some(prev) = open.insert(client, pos) {
+                    return Err(Error::op(
+                        op.index,
+                        format!(
+                            "process {client} invoked again while its op {} is still open",
+                            ops[prev as usize].index
+                        ),
+                    ));
+                }
+                continue;
+            }
+            let Some(invoke_pos) = open.remove(&client) else {
+                return Err(Error::op(
+                    op.index,
+                    format!("completion without an invocation by process {client}"),
+                ));
+            };
+            let invoke = &ops[invoke_pos as usize];
+            if invoke.f != op.f {
+                return Err(Error::op(
+                    op.index,
+                    format!(
+                        "completes a {:?} op with function {:?}",
+                        invoke.f.name(),
+                        op.f.name()
+                    ),
+                ));
+            }
+            let status = match op.op_type {
+                OpType::Ok => Status::Ok,
+                OpType::Fail => Status::Fail,
+                _ => Status::Info,
+            };
+            let body = if matches!(op.value, OpValue::Null) {
+                invoke
+            } else {
+                op
+            };
+            if status == Status::Ok && op.f == Function::Txn {
+                ctx.check_versions_shape(op)?;
+            }
+            ctx.push(op.index, status, invoke_pos, pos, body);
+        }
+        let mut dangling: Vec<u32> = open.into_values().collect();
+        dangling.sort_unstable();
+        for invoke_pos in dangling {
+            let invoke = &ops[invoke_pos as usize];
+            ctx.push(invoke.index, Status::Info, invoke_pos, ops.len() as u32, invoke);
+        }
+        Ok(ctx)
+    }
+
+    /// Records a nemesis op; crash and recover completions are the events durability uses.
+    fn nemesis(&mut self, op: &Op, pos: u32) -> Result<(), Error> {
+        if matches!(op.f, Function::Txn | Function::Transfer | Function::Read) {
+            return Err(Error::op(
+                op.index,
+                format!("the nemesis cannot run client function {:?}", op.f.name()),
+            ));
+        }
+        if op.op_type != OpType::Invoke {
+            match op.f {
+                Function::Crash => self.faults.push((pos, Fault::Crash)),
+                Function::Recover => self.faults.push((pos, Fault::Recover)),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Rejects a `versions` list that is not parallel to the micro-ops.
+    fn check_versions_shape(&self, op: &Op) -> Result<(), Error> {
+        if let Some(v) = &op.versions {
+            if v.len() != op.mops().len() {
+                return Err(Error::op(
+                    op.index,
+                    format!(
+                        "versions has {} entries but value has {} micro-ops",
+                        v.len(),
+                        op.mops().len()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, name: u64, status: Status, invoke_pos: u32, complete_pos: u32, op: &'h Op) {
+        let mop_start = self.mop_keys.len() as u32;
+        for mop in op.mops() {
+            let id = match mop {
+                MicroOp::List(r) => {
+                    for (k, _) in r.result.iter().flatten() {
+                        self.intern(k);
+                    }
+                    NO_KEY
+                }
+                MicroOp::Read { key, .. } | MicroOp::Write { key, .. } | MicroOp::Append { key, .. } => {
+                    self.intern(key)
+                }
+            };
+            self.mop_keys.push(id);
+        }
+        self.txns.push(Txn {
+            name,
+            status,
+            invoke_pos,
+            complete_pos,
+            op,
+            mop_start,
+        });
+    }
+
+    /// Returns the key's id, assigning the next one on first sight.
+    pub fn intern(&mut self, key: &'h Scalar) -> KeyId {
+        let next = self.keys.len() as KeyId;
+        let id = *self.key_ids.entry(key).or_insert(next);
+        if id == next {
+            self.keys.push(key);
+        }
+        id
+    }
+
+    /// The key ids of a txn's micro-ops, parallel to its micro-ops.
+    pub fn keys_of(&self, t: TxnId) -> &[KeyId] {
+        let txn = &self.txns[t as usize];
+        let start = txn.mop_start as usize;
+        &self.mop_keys[start..start + txn.mops().len()]
+    }
+
+    /// The report name of a txn (`T` followed by its completion index).
+    pub fn name(&self, t: TxnId) -> u64 {
+        self.txns[t as usize].name
+    }
+
+    /// The txn's last write to `key` (the value it installs), if it wrote the key.
+    pub fn final_write(&self, t: TxnId, key: KeyId) -> Option<&'h Scalar> {
+        let mops = self.txns[t as usize].mops();
+        let keys = self.keys_of(t);
+        (0..mops.len()).rev().find_map(|i| match &mops[i] {
+            MicroOp::Write { value, .. } if keys[i] == key => Some(value),
+            MicroOp::Append { element, .. } if keys[i] == key => Some(element),
+            _ => None,
+        })
+    }
+
+    /// The value the txn's first read of `key` returned (by a point read or a range read).
+    pub fn first_read(&self, t: TxnId, key: KeyId) -> Option<String> {
+        let mops = self.txns[t as usize].mops();
+        let keys = self.keys_of(t);
+        mops.iter().enumerate().find_map(|(i, m)| match m {
+            MicroOp::Read { value, .. } if keys[i] == key => Some(crate::anomalies::show_read(value)),
+            MicroOp::List(r) => r.result.as_ref().and_then(|pairs| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| self.key_ids.get(k) == Some(&key))
+                    .map(|(_, v)| crate::anomalies::show(v))
+            }),
+            _ => None,
+        })
+    }
+
+    /// The initial value of a key from the meta line (`null` when not listed).
+    pub fn initial(&self, key: KeyId) -> Scalar {
+        let initial = self.history.meta.as_ref().and_then(|m| m.initial.as_ref());
+        match (initial, self.keys[key as usize]) {
+            (Some(map), Scalar::Str(k)) => map.get(k.as_str()).cloned().unwrap_or(Scalar::Null),
+            _ => Scalar::Null,
+        }
+    }
+}

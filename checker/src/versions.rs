@@ -1,0 +1,63 @@
+//! Version order: commit sequence numbers strictly increase in the order commits are
+//! acknowledged and are never reused, also across recoveries; a writing transaction's snapshot
+//! lies below its commit.
+
+use crate::infer::Native;
+use crate::txns::{Ctx, Status, TxnId};
+use crate::Findings;
+
+/// Checks acknowledged commits in history order, then every known sequence number (reported or
+/// inferred for indeterminate transactions) for reuse.
+pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings) {
+    let mut prev: Option<(u64, TxnId)> = None;
+    let mut all: Vec<(u64, TxnId)> = Vec::new();
+    for t in 0..ctx.txns.len() as TxnId {
+        let Some(c) = native.commit[t as usize] else {
+            continue;
+        };
+        all.push((c, t));
+        let txn = &ctx.txns[t as usize];
+        if txn.status != Status::Ok {
+            continue;
+        }
+        if let Some(s) = txn.op.snapshot.filter(|&s| s >= c) {
+            findings.add(
+                "version-order",
+                "version-order",
+                vec![txn.name],
+                format!("T{} committed at {c}, not above its snapshot {s}", txn.name),
+            );
+        }
+        if let Some((p, pt)) = prev.filter(|&(p, _)| c < p) {
+            findings.add(
+                "version-order",
+                "version-order",
+                vec![ctx.name(pt), txn.name],
+                format!(
+                    "T{} was acknowledged with commit_seq {c} after T{} had {p}: sequence \
+                     numbers must increase",
+                    txn.name,
+                    ctx.name(pt)
+                ),
+            );
+        }
+        if prev.is_none_or(|(p, _)| p < c) {
+            prev = Some((c, t));
+        }
+    }
+    all.sort_unstable();
+    for pair in all.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            let (a, b) = (ctx.name(pair[0].1), ctx.name(pair[1].1));
+            findings.add(
+                "version-order",
+                "version-order",
+                vec![a, b],
+                format!(
+                    "T{a} and T{b} both committed with sequence number {}: reused",
+                    pair[0].0
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Audits: read every account in one transaction (the total must be constant).
+
+use engine::Error;
+
+use super::{account, next, Ctx, Running, Step};
+
+/// Begin; read each account in turn, one per step; commit (read-only).
+pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
+    let accounts = ctx.scenario.workload.accounts;
+    if t.phase == 0 {
+        t.begin(ctx.core);
+        return next(t);
+    }
+    if t.phase <= accounts {
+        t.get(ctx.core, &account(u64::from(t.phase - 1)))?;
+        return next(t);
+    }
+    Ok(Step::Done(t.commit(ctx.core)))
+}

@@ -1,0 +1,34 @@
+//! Read-modify-write increments of hot counters, reading the increment
+//! back before committing (a read the transaction's own write must serve).
+
+use engine::Error;
+
+use super::{next, Ctx, Running, Step};
+use crate::decisions::Stream;
+
+/// Begin on a hot counter; read it (absent = 0); write it plus one and read
+/// it back; commit.
+pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
+    match t.phase {
+        0 => {
+            let k = ctx
+                .d
+                .choose(Stream::Workload, u64::from(ctx.scenario.workload.counters));
+            t.keys = vec![format!("ctr/{k}")];
+            t.begin(ctx.core);
+            next(t)
+        }
+        1 => {
+            let key = t.keys[0].clone();
+            t.get(ctx.core, &key)?;
+            next(t)
+        }
+        2 => {
+            let key = t.keys[0].clone();
+            t.put(&key, t.values[0].unwrap_or(0) + 1);
+            t.get(ctx.core, &key)?;
+            next(t)
+        }
+        _ => Ok(Step::Done(t.commit(ctx.core))),
+    }
+}

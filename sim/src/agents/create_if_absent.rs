@@ -1,0 +1,33 @@
+//! Unique registrations: insert a key only if a read saw it absent.
+
+use engine::Error;
+
+use super::{next, Ctx, Running, Step};
+use crate::decisions::Stream;
+
+/// Begin on a registration key; read it; if absent write this
+/// transaction's unique id and commit, else commit read-only.
+pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
+    match t.phase {
+        0 => {
+            let k = ctx
+                .d
+                .choose(Stream::Workload, u64::from(ctx.scenario.workload.registrations));
+            t.keys = vec![format!("reg/{k}")];
+            t.begin(ctx.core);
+            next(t)
+        }
+        1 => {
+            let key = t.keys[0].clone();
+            t.get(ctx.core, &key)?;
+            next(t)
+        }
+        _ => {
+            if t.values[0].is_none() {
+                let key = t.keys[0].clone();
+                t.put(&key, t.invoke as i64);
+            }
+            Ok(Step::Done(t.commit(ctx.core)))
+        }
+    }
+}

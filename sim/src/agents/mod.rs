@@ -1,0 +1,241 @@
+//! Agents: explicit state machines, one engine call per step.
+//!
+//! Each agent runs a number of transactions, each drawn from the
+//! scenario's workload mix. A running transaction keeps its engine state
+//! (`Txn`), a phase counter and the micro-ops it has done, which become its
+//! history op. Buffered writes are local to the transaction, so they are
+//! issued in the same step as the commit: interleavings that differ only in
+//! when a write was buffered are the same run.
+
+mod audit;
+mod constraint;
+mod counter;
+mod create_if_absent;
+mod long_reader;
+mod range;
+mod transfer;
+
+pub use constraint::pair as constraint_pair;
+
+use checker::{KeyRange as HistoryRange, MicroOp, RangeRead, Scalar, Version};
+use engine::{Core, Error, KeyRange, ReadSource, Txn};
+
+use crate::decisions::{Decisions, Stream};
+use crate::disk::SimDisk;
+use crate::recorder::Completion;
+use crate::scenario::{Scenario, Workload};
+
+/// Encodes an integer value as the engine stores it (8 bytes LE).
+pub fn encode(v: i64) -> [u8; 8] {
+    v.to_le_bytes()
+}
+
+/// Decodes a stored value; every value the simulator writes is 8 bytes.
+pub fn decode(bytes: &[u8]) -> i64 {
+    i64::from_le_bytes(bytes.try_into().expect("simulator values are 8 bytes"))
+}
+
+/// The key of account `i`.
+pub fn account(i: u64) -> String {
+    format!("acct/{i}")
+}
+
+/// What one step of an agent's transaction led to.
+#[derive(Debug)]
+pub enum Step {
+    /// The transaction goes on; the agent may sleep until `wake` (a tick).
+    Continue {
+        /// Sleep until this tick (long readers), if set.
+        wake: Option<u64>,
+    },
+    /// The transaction ended.
+    Done(Completion),
+}
+
+/// A transaction in progress.
+#[derive(Debug, Clone)]
+pub struct Running {
+    /// Its workload.
+    pub kind: Workload,
+    /// The engine transaction (interactive workloads).
+    pub txn: Option<Txn>,
+    /// Where in its script it is.
+    pub phase: u32,
+    /// The keys it chose.
+    pub keys: Vec<String>,
+    /// The amount it moves, or the value it writes.
+    pub amount: i64,
+    /// Values read so far, in order (`None` = absent).
+    pub values: Vec<Option<i64>>,
+    /// Versionstamps seen by `get_many` (atomic transfers).
+    pub stamps: Vec<Option<engine::Versionstamp>>,
+    /// Micro-ops done so far.
+    pub mops: Vec<MicroOp>,
+    /// Versions parallel to `mops`.
+    pub versions: Vec<Version>,
+    /// The snapshot, once known.
+    pub snapshot: Option<u64>,
+    /// The history index of its invoke op.
+    pub invoke: u64,
+    /// How many times this transaction has been retried.
+    pub retries: u32,
+}
+
+impl Running {
+    /// A new transaction of `kind` invoked at history index `invoke`.
+    pub fn new(kind: Workload, invoke: u64, retries: u32) -> Self {
+        Running {
+            kind,
+            txn: None,
+            phase: 0,
+            keys: Vec::new(),
+            amount: 0,
+            values: Vec::new(),
+            stamps: Vec::new(),
+            mops: Vec::new(),
+            versions: Vec::new(),
+            snapshot: None,
+            invoke,
+            retries,
+        }
+    }
+
+    /// Begins the engine transaction.
+    fn begin(&mut self, core: &Core<SimDisk>) {
+        let txn = core.begin();
+        self.snapshot = Some(txn.snapshot());
+        self.txn = Some(txn);
+    }
+
+    /// Reads `key` in the transaction, recording the micro-op.
+    fn get(&mut self, core: &Core<SimDisk>, key: &str) -> Result<Option<i64>, Error> {
+        let txn = self.txn.as_mut().expect("get inside a transaction");
+        let read = core.get(txn, key.as_bytes())?;
+        let value = read.value.as_deref().map(decode);
+        self.mops
+            .push(MicroOp::read(key, value.map_or(Scalar::Null, Scalar::Int)));
+        self.versions.push(version_of(read.source));
+        self.values.push(value);
+        Ok(value)
+    }
+
+    /// Lists a prefix in the transaction, recording the micro-op.
+    fn list(&mut self, core: &Core<SimDisk>, prefix: &str) -> Result<usize, Error> {
+        let txn = self.txn.as_mut().expect("list inside a transaction");
+        let entries = core.list(txn, &KeyRange::prefix(prefix), usize::MAX)?;
+        let mut result = Vec::with_capacity(entries.len());
+        let mut versions = Vec::with_capacity(entries.len());
+        for e in &entries {
+            let key = Scalar::from(std::str::from_utf8(&e.key).expect("simulator keys are text"));
+            if let ReadSource::Snapshot(Some(v)) = e.source {
+                versions.push((key.clone(), v));
+            }
+            result.push((key, Scalar::Int(decode(&e.value))));
+        }
+        self.mops.push(MicroOp::List(Box::new(RangeRead {
+            range: HistoryRange::Prefix(prefix.into()),
+            result: Some(result),
+        })));
+        self.versions.push(Version::Range(versions));
+        Ok(entries.len())
+    }
+
+    /// Buffers a write, recording the micro-op.
+    fn put(&mut self, key: &str, value: i64) {
+        let txn = self.txn.as_mut().expect("put inside a transaction");
+        txn.put(key.as_bytes(), &encode(value))
+            .expect("simulator keys and values are small");
+        self.mops.push(MicroOp::write(key, value));
+        self.versions.push(Version::Absent);
+    }
+
+    /// Commits the engine transaction.
+    fn commit(&mut self, core: &mut Core<SimDisk>) -> Completion {
+        let txn = self.txn.take().expect("commit inside a transaction");
+        outcome(core.commit(&txn).map(|c| c.seq))
+    }
+}
+
+/// The history version of where a read came from.
+fn version_of(source: ReadSource) -> Version {
+    match source {
+        ReadSource::Own => Version::Own,
+        ReadSource::Snapshot(Some(v)) => Version::Seq(v),
+        ReadSource::Snapshot(None) => Version::Absent,
+    }
+}
+
+/// Maps an engine result to a history completion.
+pub fn outcome(result: Result<Option<u64>, Error>) -> Completion {
+    match result {
+        Ok(commit_seq) => Completion::Ok { commit_seq },
+        Err(e) => failure(&e),
+    }
+}
+
+/// Maps an engine error to a history completion.
+pub fn failure(e: &Error) -> Completion {
+    match e {
+        Error::Conflict { .. } => Completion::Fail("conflict"),
+        Error::SnapshotTooOld { .. } => Completion::Fail("snapshot_too_old"),
+        Error::CheckFailed { .. } => Completion::Fail("check_failed"),
+        Error::Unavailable => Completion::Fail("unavailable"),
+        Error::Io(io) if io.message == "crashed" => Completion::Info("crash"),
+        Error::Io(_) => Completion::Info("io"),
+        other => panic!("the simulator never provokes {other}"),
+    }
+}
+
+/// What a step can use: the store, the decisions, the scenario.
+pub struct Ctx<'a> {
+    /// The store.
+    pub core: &'a mut Core<SimDisk>,
+    /// Every decision.
+    pub d: &'a mut Decisions,
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// The agent's id.
+    pub agent: u32,
+    /// The current tick.
+    pub now: u64,
+}
+
+impl Ctx<'_> {
+    /// Two distinct accounts and an amount.
+    fn pick_transfer(&mut self) -> (u64, u64, i64) {
+        let n = u64::from(self.scenario.workload.accounts);
+        let from = self.d.choose(Stream::Workload, n);
+        let to = (from + 1 + self.d.choose(Stream::Workload, n - 1)) % n;
+        let amount = self
+            .d
+            .between(Stream::Workload, 1, self.scenario.workload.max_amount) as i64;
+        (from, to, amount)
+    }
+}
+
+/// Runs one step of `t`.
+pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Step {
+    let result = match t.kind {
+        Workload::Transfer => transfer::interactive(ctx, t),
+        Workload::AtomicTransfer => transfer::atomic(ctx, t),
+        Workload::Counter => counter::step(ctx, t),
+        Workload::Audit => audit::step(ctx, t),
+        Workload::Constraint => constraint::step(ctx, t),
+        Workload::CreateIfAbsent => create_if_absent::step(ctx, t),
+        Workload::Range => range::step(ctx, t),
+        Workload::LongReader => long_reader::step(ctx, t),
+    };
+    match result {
+        Ok(step) => step,
+        Err(e) => {
+            t.txn = None;
+            Step::Done(failure(&e))
+        }
+    }
+}
+
+/// Continues to the next phase.
+fn next(t: &mut Running) -> Result<Step, Error> {
+    t.phase += 1;
+    Ok(Step::Continue { wake: None })
+}

@@ -1,0 +1,93 @@
+//! Transfers between bank accounts, interactive and Deno-style atomic.
+
+use checker::{MicroOp, Scalar, Version};
+use engine::{AtomicOp, AtomicResult, Error};
+
+use super::{account, decode, encode, next, outcome, Ctx, Running, Step};
+use crate::recorder::Completion;
+
+/// Begin; read `from`; read `to`; write both and commit (or commit
+/// read-only when the sender is short: a refused transfer).
+pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
+    match t.phase {
+        0 => {
+            let (from, to, amount) = ctx.pick_transfer();
+            t.keys = vec![account(from), account(to)];
+            t.amount = amount;
+            t.begin(ctx.core);
+            next(t)
+        }
+        1 | 2 => {
+            let key = t.keys[t.phase as usize - 1].clone();
+            t.get(ctx.core, &key)?;
+            next(t)
+        }
+        _ => {
+            let from = t.values[0].expect("accounts exist");
+            let to = t.values[1].expect("accounts exist");
+            if from >= t.amount {
+                let (a, b) = (t.keys[0].clone(), t.keys[1].clone());
+                t.put(&a, from - t.amount);
+                t.put(&b, to + t.amount);
+            }
+            Ok(Step::Done(t.commit(ctx.core)))
+        }
+    }
+}
+
+/// The seed's `transferFunds`: `get_many` both balances, refuse if short,
+/// then `atomic().check(from).check(to).set(from).set(to).commit()`. In the
+/// history the atomic commit is one transaction whose checks are reads at
+/// the commit point (snapshot = commit_seq - 1).
+pub fn atomic(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
+    match t.phase {
+        0 => {
+            let (from, to, amount) = ctx.pick_transfer();
+            t.keys = vec![account(from), account(to)];
+            t.amount = amount;
+            let entries = ctx.core.get_many(&[t.keys[0].as_bytes(), t.keys[1].as_bytes()])?;
+            t.snapshot = Some(ctx.core.visible_seq());
+            for (key, entry) in t.keys.clone().iter().zip(&entries) {
+                let value = entry.value.as_deref().map(decode);
+                t.values.push(value);
+                t.stamps.push(entry.versionstamp);
+                t.mops.push(MicroOp::read(
+                    key.as_str(),
+                    value.map_or(Scalar::Null, Scalar::Int),
+                ));
+                t.versions.push(
+                    entry
+                        .versionstamp
+                        .map_or(Version::Absent, |v| Version::Seq(v.seq())),
+                );
+            }
+            if t.values[0].expect("accounts exist") < t.amount {
+                return Ok(Step::Done(Completion::Ok { commit_seq: None }));
+            }
+            next(t)
+        }
+        _ => {
+            let from = t.values[0].expect("accounts exist");
+            let to = t.values[1].expect("accounts exist");
+            let mut op = AtomicOp::new();
+            op.check(t.keys[0].as_bytes(), t.stamps[0])
+                .check(t.keys[1].as_bytes(), t.stamps[1])
+                .set(t.keys[0].as_bytes(), &encode(from - t.amount))
+                .set(t.keys[1].as_bytes(), &encode(to + t.amount));
+            let (a, b) = (t.keys[0].clone(), t.keys[1].clone());
+            t.mops.push(MicroOp::write(a.as_str(), from - t.amount));
+            t.mops.push(MicroOp::write(b.as_str(), to + t.amount));
+            t.versions.extend([Version::Absent, Version::Absent]);
+            match ctx.core.atomic_commit(&op) {
+                Ok(AtomicResult::Ok { versionstamp }) => {
+                    t.snapshot = Some(versionstamp.seq() - 1);
+                    Ok(Step::Done(Completion::Ok {
+                        commit_seq: Some(versionstamp.seq()),
+                    }))
+                }
+                Ok(AtomicResult::CheckFailed) => Ok(Step::Done(Completion::Fail("check_failed"))),
+                Err(e) => Ok(Step::Done(outcome(Err(e)))),
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Every decision the simulator makes goes through here.
+//!
+//! Each component draws from its own ChaCha8 stream derived from the one
+//! seed (the seed is the key, the component is the ChaCha stream number), so
+//! adding an agent does not perturb the disk's faults. Every draw is
+//! recorded as a `(stream, value)` pair; a run can instead be driven by a
+//! recorded, edited or forced sequence of such pairs (the shrinker and the
+//! model checker's counterexamples do that). When a forced sequence runs
+//! out, every further decision takes its simplest value, 0, as Hypothesis
+//! does, so any edit of a sequence still describes a run.
+
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// The components that draw decisions, one ChaCha stream each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stream {
+    /// Which agent steps next.
+    Scheduler,
+    /// What agents choose: workload, keys, amounts.
+    Workload,
+    /// Whether a fault fires at a step, and which.
+    Faults,
+    /// How a crash treats unsynced data, bit-flip positions.
+    Disk,
+    /// The configuration drawn by a swarm run.
+    Swarm,
+}
+
+impl Stream {
+    fn number(self) -> u64 {
+        match self {
+            Stream::Scheduler => 1,
+            Stream::Workload => 2,
+            Stream::Faults => 3,
+            Stream::Disk => 4,
+            Stream::Swarm => 5,
+        }
+    }
+}
+
+/// One recorded decision: the stream it was drawn for and the value chosen
+/// (in `0..n` for the `n` the caller asked about).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice(pub Stream, pub u64);
+
+/// Where decisions come from.
+#[derive(Debug, Clone)]
+enum Source {
+    /// Fresh draws from the per-stream generators.
+    Seeded(Vec<(Stream, ChaCha8Rng)>),
+    /// A forced sequence, consumed in order.
+    Forced { choices: Vec<Choice>, next: usize },
+}
+
+/// The decision interface: draws, records, or replays.
+#[derive(Debug, Clone)]
+pub struct Decisions {
+    source: Source,
+    log: Vec<Choice>,
+    record: bool,
+    /// Forced decisions whose stream or range did not match the run's
+    /// request (an edited sequence); they were adapted, not rejected.
+    mismatches: u64,
+}
+
+/// A generator for `stream` of `seed`.
+pub fn stream_rng(seed: u64, stream: Stream) -> ChaCha8Rng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(b"occsim\x00\x01");
+    let mut rng = ChaCha8Rng::from_seed(key);
+    rng.set_stream(stream.number());
+    rng
+}
+
+impl Decisions {
+    /// Decisions drawn from `seed`; with `record`, every one is logged.
+    pub fn seeded(seed: u64, record: bool) -> Self {
+        Decisions {
+            source: Source::Seeded(Vec::new()),
+            log: Vec::new(),
+            record,
+            mismatches: 0,
+        }
+        .with_seed(seed)
+    }
+
+    fn with_seed(mut self, seed: u64) -> Self {
+        if let Source::Seeded(rngs) = &mut self.source {
+            for s in [
+                Stream::Scheduler,
+                Stream::Workload,
+                Stream::Faults,
+                Stream::Disk,
+                Stream::Swarm,
+            ] {
+                rngs.push((s, stream_rng(seed, s)));
+            }
+        }
+        self
+    }
+
+    /// Decisions replayed from a recorded or edited sequence (also logged,
+    /// so the run's effective sequence can be saved).
+    pub fn forced(choices: Vec<Choice>) -> Self {
+        Decisions {
+            source: Source::Forced { choices, next: 0 },
+            log: Vec::new(),
+            record: true,
+            mismatches: 0,
+        }
+    }
+
+    /// A value in `0..n` for `stream`. `n` must be at least 1.
+    pub fn choose(&mut self, stream: Stream, n: u64) -> u64 {
+        assert!(n >= 1, "a choice needs at least one option");
+        let value = match &mut self.source {
+            Source::Seeded(rngs) => {
+                let rng = &mut rngs
+                    .iter_mut()
+                    .find(|(s, _)| *s == stream)
+                    .expect("every stream exists")
+                    .1;
+                if n == 1 {
+                    0
+                } else {
+                    uniform(rng, n)
+                }
+            }
+            Source::Forced { choices, next } => match choices.get(*next) {
+                Some(Choice(s, v)) => {
+                    *next += 1;
+                    if *s != stream || *v >= n {
+                        self.mismatches += 1;
+                    }
+                    *v % n
+                }
+                None => 0,
+            },
+        };
+        assert!(value < n);
+        if self.record {
+            self.log.push(Choice(stream, value));
+        }
+        value
+    }
+
+    /// True with probability `p` (in parts per million, so a decision is
+    /// an integer that a person can edit).
+    pub fn chance(&mut self, stream: Stream, p: f64) -> bool {
+        assert!((0.0..=1.0).contains(&p), "a probability is in [0, 1]");
+        if p <= 0.0 {
+            return false;
+        }
+        let ppm = (p * 1_000_000.0).round() as u64;
+        self.choose(stream, 1_000_000) < ppm
+    }
+
+    /// A value in `lo..=hi`.
+    pub fn between(&mut self, stream: Stream, lo: u64, hi: u64) -> u64 {
+        assert!(lo <= hi);
+        lo + self.choose(stream, hi - lo + 1)
+    }
+
+    /// The decisions made so far (empty unless recording).
+    pub fn log(&self) -> &[Choice] {
+        &self.log
+    }
+
+    /// Takes the log.
+    pub fn into_log(self) -> Vec<Choice> {
+        self.log
+    }
+
+    /// How many forced decisions had to be adapted.
+    pub fn mismatches(&self) -> u64 {
+        self.mismatches
+    }
+}
+
+/// A uniform value in `0..n` without modulo bias (Lemire's method).
+fn uniform(rng: &mut ChaCha8Rng, n: u64) -> u64 {
+    loop {
+        let x = rng.next_u64();
+        let m = (x as u128) * (n as u128);
+        let low = m as u64;
+        if low >= n.wrapping_neg() % n {
+            return (m >> 64) as u64;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minor `rand` or `rand_chacha` release may change streams; this
+    /// golden test notices before any recorded seed silently changes
+    /// meaning.
+    #[test]
+    fn golden_first_values_of_a_seeded_stream() {
+        let mut rng = stream_rng(42, Stream::Scheduler);
+        let got: Vec<u64> = (0..4).map(|_| rng.next_u64()).collect();
+        assert_eq!(got, GOLDEN_42_SCHEDULER);
+        let mut d = Decisions::seeded(42, true);
+        let picks: Vec<u64> = (0..8).map(|_| d.choose(Stream::Workload, 10)).collect();
+        assert_eq!(picks, GOLDEN_42_WORKLOAD_PICKS);
+    }
+
+    const GOLDEN_42_SCHEDULER: [u64; 4] = [
+        8231029094913218966,
+        12141303256707793081,
+        13292007248120748856,
+        1380387427904830311,
+    ];
+    const GOLDEN_42_WORKLOAD_PICKS: [u64; 8] = [0, 9, 1, 3, 3, 4, 3, 0];
+
+    #[test]
+    fn streams_are_independent() {
+        let mut a = Decisions::seeded(7, false);
+        let mut b = Decisions::seeded(7, false);
+        let disk_a: Vec<u64> = (0..16).map(|_| a.choose(Stream::Disk, 1000)).collect();
+        for _ in 0..100 {
+            b.choose(Stream::Scheduler, 5);
+        }
+        let disk_b: Vec<u64> = (0..16).map(|_| b.choose(Stream::Disk, 1000)).collect();
+        assert_eq!(disk_a, disk_b, "drawing from one stream does not move another");
+    }
+
+    #[test]
+    fn a_recorded_sequence_replays_exactly_and_runs_out_to_zero() {
+        let mut d = Decisions::seeded(3, true);
+        let drawn: Vec<u64> = (0..20).map(|i| d.choose(Stream::Workload, 2 + i)).collect();
+        let mut r = Decisions::forced(d.into_log());
+        let replayed: Vec<u64> = (0..20).map(|i| r.choose(Stream::Workload, 2 + i)).collect();
+        assert_eq!(drawn, replayed);
+        assert_eq!(r.mismatches(), 0);
+        assert_eq!(r.choose(Stream::Disk, 9), 0, "past the end, the simplest choice");
+    }
+
+    #[test]
+    fn edited_values_out_of_range_are_adapted_and_counted() {
+        let mut r = Decisions::forced(vec![Choice(Stream::Scheduler, 7), Choice(Stream::Disk, 1)]);
+        assert_eq!(r.choose(Stream::Scheduler, 5), 2);
+        assert_eq!(r.choose(Stream::Scheduler, 5), 1);
+        assert_eq!(r.mismatches(), 2);
+    }
+}

@@ -1,0 +1,38 @@
+//! The `occsim` command line: parses arguments and hands each subcommand to its module.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Deterministic simulation testing of an OCC key-value store.
+#[derive(Parser)]
+#[command(name = "occsim", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands, one module each under `cli/`.
+#[derive(Subcommand)]
+enum Command {
+    /// Run one seeded simulation of the engine, check it and write a report.
+    Run(cli::run::RunArgs),
+    /// Re-run exactly the run a report.json describes and compare.
+    Replay(cli::replay::ReplayArgs),
+    /// Check a history file for serializability anomalies and other violations.
+    Check(cli::check::CheckArgs),
+    /// List the planted bugs (mutants).
+    Mutants,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => cli::run::run_cmd(&args),
+        Command::Replay(args) => cli::replay::run_cmd(&args),
+        Command::Check(args) => cli::check::run(&args),
+        Command::Mutants => cli::mutants::run_cmd(),
+    }
+}

@@ -1,0 +1,586 @@
+//! One simulation: a scenario and a seed in, a history, statistics and a
+//! verdict out.
+//!
+//! The run is single-threaded and every decision goes through
+//! [`Decisions`], so the same seed (or the same forced decision sequence)
+//! and the same build give the same run, byte for byte. Each step either
+//! injects a fault or runs one engine call of one agent chosen by the
+//! scheduler; time is a logical tick that advances one per step (and jumps
+//! ahead when every agent is sleeping).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use checker::{CheckOptions, Function, History, Meta, Model, Verdict, Violation};
+use engine::{Core, Error, Mutant, Options, SyncPolicy};
+use serde::{Deserialize, Serialize};
+
+use crate::agents::{self, account, encode, Ctx, Running, Step};
+use crate::decisions::{Choice, Decisions, Stream};
+use crate::disk::SimDisk;
+use crate::panics;
+use crate::recorder::{Completion, Recorder};
+use crate::scenario::{Scenario, Workload};
+use crate::trace::Trace;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The seed.
+    pub seed: u64,
+    /// A planted bug to turn on.
+    pub mutant: Option<Mutant>,
+    /// A forced decision sequence to follow instead of the seed's draws.
+    pub choices: Option<Vec<Choice>>,
+    /// Whether to keep the decision log (for reports and shrinking).
+    pub record_decisions: bool,
+    /// Whether to keep the history (a benchmark may not).
+    pub record_history: bool,
+    /// Whether to check the history.
+    pub check: bool,
+}
+
+impl RunSpec {
+    /// A checked, fully recorded run of `scenario` with `seed`.
+    pub fn new(scenario: Scenario, seed: u64) -> Self {
+        RunSpec {
+            scenario,
+            seed,
+            mutant: None,
+            choices: None,
+            record_decisions: true,
+            record_history: true,
+            check: true,
+        }
+    }
+}
+
+/// Transaction aborts by reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Aborted {
+    /// Validation conflicts.
+    pub conflict: u64,
+    /// Snapshots older than the commit log.
+    pub snapshot_too_old: u64,
+    /// Deno-style checks that failed.
+    pub check_failed: u64,
+    /// Commits refused while the store was poisoned.
+    pub unavailable: u64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Scheduler steps taken.
+    pub steps: u64,
+    /// Transactions completed (each try counts).
+    pub txns: u64,
+    /// Committed ones.
+    pub committed: u64,
+    /// Aborted ones, by reason.
+    pub aborted: Aborted,
+    /// Ones whose outcome is unknown.
+    pub indeterminate: u64,
+    /// Crashes (including restarts after fsync failures).
+    pub crashes: u64,
+    /// Successful recoveries.
+    pub recoveries: u64,
+    /// fsyncs that failed.
+    pub fsync_failures: u64,
+    /// Crashes while written data was not yet durable.
+    pub crashes_with_unsynced_data: u64,
+    /// Crashes that kept a write partially (cut or torn).
+    pub torn_writes: u64,
+    /// Recoveries that discarded a torn WAL tail.
+    pub torn_tails_discarded: u64,
+    /// Bit flips injected into durable data.
+    pub bit_flips: u64,
+    /// Times the engine refused to open damaged data (`Corrupt`).
+    pub corruption_detected: u64,
+    /// Checkpoints written (WAL generations).
+    pub checkpoints: u64,
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum End {
+    /// Every agent finished its transactions.
+    Finished,
+    /// The store refused to open damaged data; the run stopped there.
+    CorruptionDetected,
+    /// Agents did not finish within the liveness bound.
+    Stuck,
+    /// The engine panicked.
+    Panicked,
+}
+
+/// A run's result.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The history (empty unless recorded).
+    pub history: History,
+    /// What happened.
+    pub stats: Stats,
+    /// The checker's verdict plus the harness's own checks.
+    pub verdict: Verdict,
+    /// The trace hash.
+    pub trace_hash: String,
+    /// Every decision made, in order (empty unless recorded).
+    pub decisions: Vec<Choice>,
+    /// Why the run ended.
+    pub end: End,
+}
+
+/// One agent.
+#[derive(Debug)]
+struct Agent {
+    id: u32,
+    remaining: u32,
+    wake: u64,
+    running: Option<Running>,
+    /// A transaction that aborted and will be retried: its workload and
+    /// how many tries it has had.
+    retry: Option<(Workload, u32)>,
+}
+
+impl Agent {
+    fn has_work(&self) -> bool {
+        self.remaining > 0 || self.running.is_some() || self.retry.is_some()
+    }
+}
+
+/// The whole simulated world.
+struct Sim {
+    spec: RunSpec,
+    options: Options,
+    core: Option<Core<SimDisk>>,
+    d: Decisions,
+    recorder: Recorder,
+    trace: Trace,
+    agents: Vec<Agent>,
+    stats: Stats,
+    now: u64,
+    pending_flip: bool,
+    extra: Vec<Violation>,
+}
+
+/// Runs a simulation. A panic inside the engine is caught and reported as
+/// an `engine-assertion` violation with the history up to that point.
+pub fn run(spec: RunSpec) -> RunResult {
+    let mut sim = Sim::new(spec);
+    let outcome = panics::quietly(|| catch_unwind(AssertUnwindSafe(|| sim.simulate())));
+    let end = match outcome {
+        Ok(end) => end,
+        Err(message) => {
+            sim.extra.push(Violation {
+                check: "engine-assertion".into(),
+                kind: "panic".into(),
+                txns: Vec::new(),
+                explanation: format!("the engine panicked at step {}: {message}", sim.stats.steps),
+            });
+            End::Panicked
+        }
+    };
+    sim.finish(end)
+}
+
+impl Sim {
+    fn new(spec: RunSpec) -> Self {
+        let options = Options {
+            ring_capacity: spec.scenario.store.ring_capacity,
+            sync: SyncPolicy::EveryCommit,
+            checkpoint_wal_bytes: spec.scenario.store.checkpoint_wal_bytes,
+            mutant: spec.mutant,
+        };
+        let d = match &spec.choices {
+            Some(choices) => Decisions::forced(choices.clone()),
+            None => Decisions::seeded(spec.seed, spec.record_decisions),
+        };
+        let agents = (0..spec.scenario.workload.agents)
+            .map(|id| Agent {
+                id,
+                remaining: spec.scenario.workload.txns_per_agent,
+                wake: 0,
+                running: None,
+                retry: None,
+            })
+            .collect();
+        Sim {
+            recorder: Recorder::new(spec.record_history),
+            options,
+            core: None,
+            d,
+            trace: Trace::default(),
+            agents,
+            stats: Stats::default(),
+            now: 0,
+            pending_flip: false,
+            extra: Vec::new(),
+            spec,
+        }
+    }
+
+    fn simulate(&mut self) -> End {
+        let core = Core::open(SimDisk::default(), self.options.clone()).expect("an empty disk opens");
+        self.core = Some(core);
+        self.setup();
+        let fault_steps = self.spec.scenario.faults.fault_steps;
+        let liveness = self.spec.scenario.faults.liveness_steps;
+        loop {
+            if !self.agents.iter().any(Agent::has_work) {
+                return End::Finished;
+            }
+            let faults_on = self.stats.steps < fault_steps;
+            if !faults_on && self.stats.steps >= fault_steps + liveness {
+                return End::Stuck;
+            }
+            let poisoned = self.core.as_ref().is_none_or(Core::is_poisoned);
+            if poisoned && (!faults_on || self.d.chance(Stream::Faults, 0.2)) {
+                if !self.crash_and_recover() {
+                    return End::CorruptionDetected;
+                }
+                continue;
+            }
+            let mut crash_after = false;
+            if faults_on {
+                let f = &self.spec.scenario.faults;
+                let (crash, fsync, flip) = (f.crash, f.fsync_failure, f.bit_flip);
+                if self.d.chance(Stream::Faults, flip) {
+                    self.pending_flip = true;
+                    self.stats.bit_flips += 1;
+                }
+                if self.d.chance(Stream::Faults, fsync) {
+                    self.disk_mut().arm_sync_failure();
+                }
+                if self.d.chance(Stream::Faults, crash) {
+                    match self.d.choose(Stream::Faults, 4) {
+                        0 => {
+                            if !self.crash_and_recover() {
+                                return End::CorruptionDetected;
+                            }
+                            continue;
+                        }
+                        k => {
+                            self.disk_mut().arm_crash(k);
+                            crash_after = true;
+                        }
+                    }
+                }
+            }
+            self.step_one_agent();
+            self.stats.steps += 1;
+            self.now += 1;
+            let crashed = self.disk_mut().crashed();
+            self.stats.fsync_failures = self.stats.fsync_failures.max(self.disk_mut().sync_failures);
+            self.disk_mut().disarm();
+            if (crashed || crash_after) && !self.crash_and_recover() {
+                return End::CorruptionDetected;
+            }
+        }
+    }
+
+    fn disk_mut(&mut self) -> &mut SimDisk {
+        self.core
+            .as_mut()
+            .expect("the store is open between steps")
+            .storage_mut()
+    }
+
+    /// Writes the initial state as an ordinary first transaction.
+    fn setup(&mut self) {
+        let w = &self.spec.scenario.workload;
+        let process = u64::from(w.agents);
+        let invoke = self.recorder.invoke(process, self.now);
+        let mut t = Running::new(Workload::Transfer, invoke, 0);
+        let core = self.core.as_mut().expect("open");
+        t.txn = Some(core.begin());
+        t.snapshot = Some(0);
+        for i in 0..u64::from(w.accounts) {
+            put(&mut t, &account(i), w.initial_balance as i64);
+        }
+        for p in 0..u64::from(w.constraint_pairs) {
+            for key in agents::constraint_pair(p) {
+                put(&mut t, &key, w.max_amount as i64);
+            }
+        }
+        let txn = t.txn.take().expect("begun");
+        let seq = core.commit(&txn).expect("the setup commits on a fresh store").seq;
+        let completion = Completion::Ok { commit_seq: seq };
+        self.recorder.complete(
+            t.invoke,
+            process,
+            self.now,
+            t.mops,
+            t.versions,
+            t.snapshot,
+            &completion,
+            &mut self.trace,
+        );
+        self.stats.txns += 1;
+        self.stats.committed += 1;
+    }
+
+    /// Picks a ready agent and runs one engine call of it.
+    fn step_one_agent(&mut self) {
+        let ready: Vec<usize> = self
+            .agents
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.has_work() && a.wake <= self.now)
+            .map(|(i, _)| i)
+            .collect();
+        if ready.is_empty() {
+            let next = self.agents.iter().filter(|a| a.has_work()).map(|a| a.wake).min();
+            self.now = next.expect("some agent has work left").max(self.now);
+            return;
+        }
+        let who = ready[self.d.choose(Stream::Scheduler, ready.len() as u64) as usize];
+        self.trace.event(&[1, self.stats.steps, who as u64, self.now]);
+        let agent = &mut self.agents[who];
+        let mut running = match (agent.running.take(), agent.retry.take()) {
+            (Some(r), _) => r,
+            (None, Some((kind, tries))) => {
+                Running::new(kind, self.recorder.invoke(u64::from(agent.id), self.now), tries)
+            }
+            (None, None) => {
+                agent.remaining -= 1;
+                let kind = pick_workload(&mut self.d, &self.spec.scenario);
+                Running::new(kind, self.recorder.invoke(u64::from(agent.id), self.now), 0)
+            }
+        };
+        let mut ctx = Ctx {
+            core: self.core.as_mut().expect("open"),
+            d: &mut self.d,
+            scenario: &self.spec.scenario,
+            agent: agent.id,
+            now: self.now,
+        };
+        match agents::step(&mut ctx, &mut running) {
+            Step::Continue { wake } => {
+                if let Some(w) = wake {
+                    agent.wake = w;
+                }
+                agent.running = Some(running);
+            }
+            Step::Done(completion) => self.complete(who, running, completion),
+        }
+    }
+
+    /// Records a completed transaction, and retries it after a backoff if
+    /// it aborted and has retries left.
+    fn complete(&mut self, who: usize, t: Running, completion: Completion) {
+        let agent_id = u64::from(self.agents[who].id);
+        self.recorder.complete(
+            t.invoke,
+            agent_id,
+            self.now,
+            t.mops,
+            t.versions,
+            t.snapshot,
+            &completion,
+            &mut self.trace,
+        );
+        self.stats.txns += 1;
+        match completion {
+            Completion::Ok { .. } => self.stats.committed += 1,
+            Completion::Info(_) => self.stats.indeterminate += 1,
+            Completion::Fail(reason) => {
+                let a = &mut self.stats.aborted;
+                match reason {
+                    "conflict" => a.conflict += 1,
+                    "snapshot_too_old" => a.snapshot_too_old += 1,
+                    "check_failed" => a.check_failed += 1,
+                    _ => a.unavailable += 1,
+                }
+                let w = &self.spec.scenario.workload;
+                if t.retries < w.max_retries && reason != "unavailable" {
+                    let backoff = w.backoff_ticks << t.retries.min(10);
+                    let agent = &mut self.agents[who];
+                    agent.wake = self.now + 1 + self.d.choose(Stream::Scheduler, backoff + 1);
+                    agent.retry = Some((t.kind, t.retries + 1));
+                }
+            }
+        }
+    }
+
+    /// Crashes the store (building the image that survives) and reopens
+    /// it. Returns false when recovery refused damaged data.
+    fn crash_and_recover(&mut self) -> bool {
+        let core = self.core.take().expect("the store is open when it crashes");
+        let generations = core.generation();
+        self.stats.checkpoints += generations.saturating_sub(core.recovery_report().generation);
+        let disk = core.into_storage();
+        let flip = std::mem::take(&mut self.pending_flip);
+        let (image, effects) = disk.crash_image(&mut self.d, self.spec.scenario.faults.sector_size, flip);
+        self.stats.crashes += 1;
+        self.stats.crashes_with_unsynced_data += u64::from(effects.had_unsynced);
+        self.stats.torn_writes += u64::from(effects.torn);
+        self.trace.event(&[
+            3,
+            self.stats.steps,
+            u64::from(effects.had_unsynced),
+            u64::from(effects.torn),
+        ]);
+        self.recorder.nemesis(
+            Function::Crash,
+            self.now,
+            serde_json::json!({ "step": self.stats.steps }),
+        );
+        for who in 0..self.agents.len() {
+            if let Some(t) = self.agents[who].running.take() {
+                self.complete_in_flight(who, t);
+            }
+        }
+        match Core::open(SimDisk::from_image(image), self.options.clone()) {
+            Ok(core) => {
+                if effects.flipped {
+                    self.extra.push(Violation {
+                        check: "durability".into(),
+                        kind: "silent-corruption".into(),
+                        txns: Vec::new(),
+                        explanation: format!(
+                            "a bit flipped in durable data before the crash at step {} and recovery accepted it",
+                            self.stats.steps
+                        ),
+                    });
+                }
+                let report = core.recovery_report();
+                self.stats.recoveries += 1;
+                self.stats.torn_tails_discarded += u64::from(report.torn_bytes > 0);
+                self.trace
+                    .event(&[4, core.last_seq(), report.commits_replayed, report.torn_bytes]);
+                let detail = serde_json::json!({
+                    "last_seq": core.last_seq(),
+                    "commits_replayed": report.commits_replayed,
+                    "torn_bytes": report.torn_bytes,
+                });
+                self.recorder.nemesis(Function::Recover, self.now, detail);
+                self.core = Some(core);
+                true
+            }
+            Err(Error::Corrupt(c)) => {
+                self.stats.corruption_detected += 1;
+                self.trace.event(&[5, self.stats.steps]);
+                self.recorder.nemesis(
+                    Function::Other("corruption-detected".into()),
+                    self.now,
+                    serde_json::json!({ "error": c.to_string() }),
+                );
+                false
+            }
+            Err(e) => panic!("recovery from a crash image failed with {e}"),
+        }
+    }
+
+    /// A transaction open at a crash: its outcome is unknown.
+    fn complete_in_flight(&mut self, who: usize, t: Running) {
+        let agent_id = u64::from(self.agents[who].id);
+        let completion = Completion::Info("crash");
+        self.recorder.complete(
+            t.invoke,
+            agent_id,
+            self.now,
+            t.mops,
+            t.versions,
+            t.snapshot,
+            &completion,
+            &mut self.trace,
+        );
+        self.stats.txns += 1;
+        self.stats.indeterminate += 1;
+    }
+
+    fn finish(mut self, end: End) -> RunResult {
+        if end == End::Stuck {
+            let stuck: Vec<String> = self
+                .agents
+                .iter()
+                .filter(|a| a.has_work())
+                .map(|a| format!("agent {} ({} transactions left)", a.id, a.remaining))
+                .collect();
+            self.extra.push(Violation {
+                check: "liveness".into(),
+                kind: "stuck".into(),
+                txns: Vec::new(),
+                explanation: format!(
+                    "{} steps after the last fault, work is unfinished: {}",
+                    self.spec.scenario.faults.liveness_steps,
+                    stuck.join(", ")
+                ),
+            });
+        }
+        let trace_hash = self.trace.hex();
+        let mut history = self.recorder.into_history();
+        history.meta = Some(meta(&self.spec));
+        let mut verdict = if self.spec.check && self.spec.record_history {
+            match checker::check(&history, &CheckOptions::default()) {
+                Ok(checked) => checked.verdict,
+                Err(e) => panic!("the simulator wrote a history the checker cannot read: {e}"),
+            }
+        } else {
+            Verdict {
+                valid: true,
+                anomaly_types: Vec::new(),
+                violations: Vec::new(),
+            }
+        };
+        for v in self.extra {
+            if !verdict.anomaly_types.contains(&v.kind) {
+                verdict.anomaly_types.push(v.kind.clone());
+            }
+            verdict.violations.push(v);
+        }
+        verdict.anomaly_types.sort();
+        verdict.valid = verdict.violations.is_empty();
+        RunResult {
+            history,
+            stats: self.stats,
+            verdict,
+            trace_hash,
+            decisions: self.d.into_log(),
+            end,
+        }
+    }
+}
+
+fn put(t: &mut Running, key: &str, value: i64) {
+    t.txn
+        .as_mut()
+        .expect("begun")
+        .put(key.as_bytes(), &encode(value))
+        .expect("small");
+    t.mops.push(checker::MicroOp::write(key, value));
+    t.versions.push(checker::Version::Absent);
+}
+
+/// Draws a workload from the scenario's mix.
+fn pick_workload(d: &mut Decisions, scenario: &Scenario) -> Workload {
+    let (mix, total) = scenario.weighted_mix();
+    let mut pick = d.choose(Stream::Workload, total);
+    for (kind, weight) in mix {
+        if pick < u64::from(weight) {
+            return kind;
+        }
+        pick -= u64::from(weight);
+    }
+    unreachable!("the pick is below the total weight")
+}
+
+/// The meta line: model, ring capacity, bank accounts and total.
+fn meta(spec: &RunSpec) -> Meta {
+    let w = &spec.scenario.workload;
+    Meta {
+        model: Some(Model::Native),
+        ring_capacity: Some(spec.scenario.store.ring_capacity as u64),
+        bank: Some(checker::BankMeta {
+            accounts: (0..u64::from(w.accounts)).map(|i| account(i).into()).collect(),
+            total: i64::from(w.accounts) * w.initial_balance as i64,
+        }),
+        scenario: Some(spec.scenario.name.clone()),
+        seed: Some(spec.seed),
+        config: serde_json::to_value(&spec.scenario).ok(),
+        ..Meta::default()
+    }
+}
