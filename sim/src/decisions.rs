@@ -149,14 +149,15 @@ impl Decisions {
     }
 
     /// True with probability `p` (in parts per million, so a decision is
-    /// an integer that a person can edit).
+    /// an integer that a person can edit). The value 0 means "no", so a
+    /// sequence shrunk towards zeros has fewer faults, not more.
     pub fn chance(&mut self, stream: Stream, p: f64) -> bool {
         assert!((0.0..=1.0).contains(&p), "a probability is in [0, 1]");
         if p <= 0.0 {
             return false;
         }
         let ppm = (p * 1_000_000.0).round() as u64;
-        self.choose(stream, 1_000_000) < ppm
+        self.choose(stream, 1_000_000) >= 1_000_000 - ppm
     }
 
     /// A value in `lo..=hi`.

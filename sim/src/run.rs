@@ -241,6 +241,7 @@ impl Sim {
                 if !self.crash_and_recover() {
                     return End::CorruptionDetected;
                 }
+                self.tick();
                 continue;
             }
             let mut crash_after = false;
@@ -260,6 +261,7 @@ impl Sim {
                             if !self.crash_and_recover() {
                                 return End::CorruptionDetected;
                             }
+                            self.tick();
                             continue;
                         }
                         k => {
@@ -270,8 +272,7 @@ impl Sim {
                 }
             }
             self.step_one_agent();
-            self.stats.steps += 1;
-            self.now += 1;
+            self.tick();
             let crashed = self.disk_mut().crashed();
             self.stats.fsync_failures = self.stats.fsync_failures.max(self.disk_mut().sync_failures);
             self.disk_mut().disarm();
@@ -279,6 +280,12 @@ impl Sim {
                 return End::CorruptionDetected;
             }
         }
+    }
+
+    /// One scheduler step (an agent's engine call or a fault) has passed.
+    fn tick(&mut self) {
+        self.stats.steps += 1;
+        self.now += 1;
     }
 
     fn disk_mut(&mut self) -> &mut SimDisk {
