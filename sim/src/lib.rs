@@ -10,9 +10,11 @@
 pub mod agents;
 pub mod decisions;
 pub mod disk;
+pub mod explore;
 mod panics;
 pub mod recorder;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod swarm;
 pub mod trace;

@@ -21,6 +21,10 @@ enum Command {
     Run(cli::run::RunArgs),
     /// Re-run exactly the run a report.json describes and compare.
     Replay(cli::replay::ReplayArgs),
+    /// Run many seeds in parallel (optionally drawing each configuration).
+    Explore(cli::explore::ExploreArgs),
+    /// Merge `explore --json` summaries (shards) into one.
+    Merge(cli::merge::MergeArgs),
     /// Check a history file for serializability anomalies and other violations.
     Check(cli::check::CheckArgs),
     /// List the planted bugs (mutants).
@@ -32,6 +36,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => cli::run::run_cmd(&args),
         Command::Replay(args) => cli::replay::run_cmd(&args),
+        Command::Explore(args) => cli::explore::run_cmd(&args),
+        Command::Merge(args) => cli::merge::run_cmd(&args),
         Command::Check(args) => cli::check::run(&args),
         Command::Mutants => cli::mutants::run_cmd(),
     }

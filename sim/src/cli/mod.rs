@@ -2,6 +2,8 @@
 //! that returns the process exit code (0 valid, 1 violation, 2 bad usage or input).
 
 pub mod check;
+pub mod explore;
+pub mod merge;
 pub mod mutants;
 pub mod replay;
 pub mod run;
