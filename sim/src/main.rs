@@ -29,6 +29,10 @@ enum Command {
     Check(cli::check::CheckArgs),
     /// List the planted bugs (mutants).
     Mutants,
+    /// StrataDB-style interactive session on an on-disk store.
+    Repl(cli::repl::ReplArgs),
+    /// JSON-lines OCC node on stdin/stdout (the OCC task's protocol in Maelstrom's envelope).
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +44,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => cli::merge::run_cmd(&args),
         Command::Check(args) => cli::check::run(&args),
         Command::Mutants => cli::mutants::run_cmd(),
+        Command::Repl(args) => cli::repl::run_cmd(&args),
+        Command::Serve(args) => cli::serve::run_cmd(&args),
     }
 }

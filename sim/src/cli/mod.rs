@@ -5,8 +5,12 @@ pub mod check;
 pub mod explore;
 pub mod merge;
 pub mod mutants;
+pub mod protocol;
+pub mod repl;
 pub mod replay;
 pub mod run;
+pub mod serve;
+pub mod values;
 
 use std::process::ExitCode;
 
