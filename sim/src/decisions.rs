@@ -5,9 +5,12 @@
 //! adding an agent does not perturb the disk's faults. Every draw is
 //! recorded as a `(stream, value)` pair; a run can instead be driven by a
 //! recorded, edited or forced sequence of such pairs (the shrinker and the
-//! model checker's counterexamples do that). When a forced sequence runs
-//! out, every further decision takes its simplest value, 0, as Hypothesis
-//! does, so any edit of a sequence still describes a run.
+//! model checker's counterexamples do that). A forced sequence is consumed
+//! per stream: a request for the scheduler takes the next scheduler entry,
+//! so deleting a workload decision does not shift every later scheduler
+//! decision. When a stream's entries run out, every further decision takes
+//! its simplest value, 0, as Hypothesis does, so any edit of a sequence
+//! still describes a run.
 
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -51,8 +54,8 @@ pub struct Choice(pub Stream, pub u64);
 enum Source {
     /// Fresh draws from the per-stream generators.
     Seeded(Vec<(Stream, ChaCha8Rng)>),
-    /// A forced sequence, consumed in order.
-    Forced { choices: Vec<Choice>, next: usize },
+    /// A forced sequence, consumed in order within each stream.
+    Forced(Vec<(Stream, std::collections::VecDeque<u64>)>),
 }
 
 /// The decision interface: draws, records, or replays.
@@ -106,8 +109,15 @@ impl Decisions {
     /// Decisions replayed from a recorded or edited sequence (also logged,
     /// so the run's effective sequence can be saved).
     pub fn forced(choices: Vec<Choice>) -> Self {
+        let mut queues: Vec<(Stream, std::collections::VecDeque<u64>)> = Vec::new();
+        for Choice(stream, value) in choices {
+            match queues.iter_mut().find(|(s, _)| *s == stream) {
+                Some((_, q)) => q.push_back(value),
+                None => queues.push((stream, std::collections::VecDeque::from([value]))),
+            }
+        }
         Decisions {
-            source: Source::Forced { choices, next: 0 },
+            source: Source::Forced(queues),
             log: Vec::new(),
             record: true,
             mismatches: 0,
@@ -130,16 +140,21 @@ impl Decisions {
                     uniform(rng, n)
                 }
             }
-            Source::Forced { choices, next } => match choices.get(*next) {
-                Some(Choice(s, v)) => {
-                    *next += 1;
-                    if *s != stream || *v >= n {
-                        self.mismatches += 1;
+            Source::Forced(queues) => {
+                match queues
+                    .iter_mut()
+                    .find(|(s, _)| *s == stream)
+                    .and_then(|(_, q)| q.pop_front())
+                {
+                    Some(v) => {
+                        if v >= n {
+                            self.mismatches += 1;
+                        }
+                        v % n
                     }
-                    *v % n
+                    None => 0,
                 }
-                None => 0,
-            },
+            }
         };
         assert!(value < n);
         if self.record {
@@ -246,7 +261,12 @@ mod tests {
     fn edited_values_out_of_range_are_adapted_and_counted() {
         let mut r = Decisions::forced(vec![Choice(Stream::Scheduler, 7), Choice(Stream::Disk, 1)]);
         assert_eq!(r.choose(Stream::Scheduler, 5), 2);
-        assert_eq!(r.choose(Stream::Scheduler, 5), 1);
-        assert_eq!(r.mismatches(), 2);
+        assert_eq!(
+            r.choose(Stream::Scheduler, 5),
+            0,
+            "the scheduler's entries ran out"
+        );
+        assert_eq!(r.choose(Stream::Disk, 5), 1, "each stream keeps its own entries");
+        assert_eq!(r.mismatches(), 1);
     }
 }

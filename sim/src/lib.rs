@@ -16,5 +16,6 @@ pub mod recorder;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod shrink;
 pub mod swarm;
 pub mod trace;

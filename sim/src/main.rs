@@ -25,6 +25,8 @@ enum Command {
     Explore(cli::explore::ExploreArgs),
     /// Merge `explore --json` summaries (shards) into one.
     Merge(cli::merge::MergeArgs),
+    /// Minimise a failing run while the same check and kind keeps failing.
+    Shrink(cli::shrink::ShrinkArgs),
     /// Check a history file for serializability anomalies and other violations.
     Check(cli::check::CheckArgs),
     /// List the planted bugs (mutants).
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => cli::replay::run_cmd(&args),
         Command::Explore(args) => cli::explore::run_cmd(&args),
         Command::Merge(args) => cli::merge::run_cmd(&args),
+        Command::Shrink(args) => cli::shrink::run_cmd(&args),
         Command::Check(args) => cli::check::run(&args),
         Command::Mutants => cli::mutants::run_cmd(),
         Command::Repl(args) => cli::repl::run_cmd(&args),

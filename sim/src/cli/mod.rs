@@ -10,6 +10,7 @@ pub mod repl;
 pub mod replay;
 pub mod run;
 pub mod serve;
+pub mod shrink;
 pub mod values;
 
 use std::process::ExitCode;

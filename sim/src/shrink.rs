@@ -1,0 +1,253 @@
+//! Minimising a failing run while the same check and anomaly kind keeps
+//! failing.
+//!
+//! A run is fully described by its configuration and its decision sequence,
+//! so shrinking edits those two things, as Hypothesis shrinks its choice
+//! sequence: first the configuration (fewer agents, transactions, accounts;
+//! a smaller ring), then the decisions (delete chunks, zero chunks, lower
+//! single values). Every candidate is a real run of the real engine; it is
+//! kept only if it still fails with the target (check, kind). A forced
+//! sequence that runs out reads as zeros (no fault, first agent, first
+//! workload), so deleting decisions always leaves a valid run.
+
+use engine::Mutant;
+
+use crate::decisions::Choice;
+use crate::run::{run, RunResult, RunSpec};
+use crate::scenario::Scenario;
+
+/// What the shrinker keeps failing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The check, e.g. `serializability`.
+    pub check: String,
+    /// The anomaly kind, e.g. `G2-item`.
+    pub kind: String,
+}
+
+/// A run to shrink: configuration, seed, mutant, decisions.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The configuration.
+    pub config: Scenario,
+    /// The seed (recorded for the report; decisions are forced).
+    pub seed: u64,
+    /// The planted bug.
+    pub mutant: Option<Mutant>,
+    /// The decision sequence.
+    pub choices: Vec<Choice>,
+}
+
+/// The shrinker's result.
+#[derive(Debug, Clone)]
+pub struct Shrunk {
+    /// The smallest failing candidate found.
+    pub candidate: Candidate,
+    /// Its run.
+    pub result: RunResult,
+    /// How many runs the shrinker tried.
+    pub attempts: u64,
+}
+
+fn attempt(c: &Candidate) -> RunResult {
+    let mut spec = RunSpec::new(c.config.clone(), c.seed);
+    spec.mutant = c.mutant;
+    spec.choices = Some(c.choices.clone());
+    run(spec)
+}
+
+fn fails(result: &RunResult, target: &Target) -> bool {
+    result
+        .verdict
+        .violations
+        .iter()
+        .any(|v| v.check == target.check && v.kind == target.kind)
+}
+
+/// The target of a failing run: its first violation's check and kind.
+pub fn target_of(result: &RunResult) -> Option<Target> {
+    result.verdict.violations.first().map(|v| Target {
+        check: v.check.clone(),
+        kind: v.kind.clone(),
+    })
+}
+
+struct Shrinker {
+    target: Target,
+    best: Candidate,
+    best_result: RunResult,
+    attempts: u64,
+    budget: u64,
+}
+
+impl Shrinker {
+    /// Tries a candidate; keeps it (with the decisions it really consumed)
+    /// if it still fails and is no larger.
+    fn try_keep(&mut self, mut c: Candidate) -> bool {
+        if self.attempts >= self.budget {
+            return false;
+        }
+        self.attempts += 1;
+        let result = attempt(&c);
+        if !fails(&result, &self.target) {
+            return false;
+        }
+        c.choices = effective(&result);
+        if size(&c, &result) > size(&self.best, &self.best_result) {
+            return false;
+        }
+        self.best = c;
+        self.best_result = result;
+        true
+    }
+
+    fn shrink_config(&mut self) -> bool {
+        let mut progress = false;
+        let steps: [fn(&mut Scenario) -> bool; 8] = [
+            |s| halve(&mut s.workload.txns_per_agent, 1),
+            |s| halve(&mut s.workload.agents, 1),
+            |s| dec(&mut s.workload.agents, 1),
+            |s| dec(&mut s.workload.txns_per_agent, 1),
+            |s| halve(&mut s.workload.accounts, 2),
+            |s| dec(&mut s.workload.accounts, 2),
+            |s| halve_usize(&mut s.store.ring_capacity),
+            |s| drop_workload(s),
+        ];
+        for step in steps {
+            loop {
+                let mut c = self.best.clone();
+                if !step(&mut c.config) || !self.try_keep(c) {
+                    break;
+                }
+                progress = true;
+            }
+        }
+        progress
+    }
+
+    fn shrink_choices(&mut self) -> bool {
+        let mut progress = false;
+        let len = self.best.choices.len();
+        let mut chunks: Vec<usize> = [len / 2, len / 8, len / 32]
+            .into_iter()
+            .filter(|&c| c > 64)
+            .collect();
+        chunks.extend([64, 16, 8, 4, 2, 1]);
+        for chunk in chunks {
+            let mut i = self.best.choices.len();
+            while i > 0 {
+                i = i.min(self.best.choices.len()).saturating_sub(chunk);
+                let mut deleted = self.best.clone();
+                let end = (i + chunk).min(deleted.choices.len());
+                deleted.choices.drain(i..end);
+                if self.try_keep(deleted) {
+                    progress = true;
+                    continue;
+                }
+                let mut zeroed = self.best.clone();
+                let end = (i + chunk).min(zeroed.choices.len());
+                if i < end && zeroed.choices[i..end].iter().any(|c| c.1 != 0) {
+                    zeroed.choices[i..end].iter_mut().for_each(|c| c.1 = 0);
+                    progress |= self.try_keep(zeroed);
+                }
+            }
+        }
+        for i in (0..self.best.choices.len()).rev() {
+            let v = self.best.choices.get(i).map_or(0, |c| c.1);
+            if v > 1 {
+                let mut lower = self.best.clone();
+                lower.choices[i].1 = v / 2;
+                progress |= self.try_keep(lower);
+            }
+        }
+        progress
+    }
+}
+
+/// The decisions a run really made, without trailing zeros: a stream whose
+/// entries ran out reads as zeros, so they add nothing.
+fn effective(result: &RunResult) -> Vec<Choice> {
+    let mut choices = result.decisions.clone();
+    while choices.last().is_some_and(|c| c.1 == 0) {
+        choices.pop();
+    }
+    choices
+}
+
+/// How big a run is, for "smaller": transactions first, then decisions.
+fn size(c: &Candidate, result: &RunResult) -> (u64, usize) {
+    (result.stats.txns, c.choices.len())
+}
+
+fn dec(x: &mut u32, min: u32) -> bool {
+    if *x > min {
+        *x -= 1;
+        true
+    } else {
+        false
+    }
+}
+
+fn halve(x: &mut u32, min: u32) -> bool {
+    let h = (*x / 2).max(min);
+    if h < *x {
+        *x = h;
+        true
+    } else {
+        false
+    }
+}
+
+fn halve_usize(x: &mut usize) -> bool {
+    let h = (*x / 2).max(1);
+    if h < *x {
+        *x = h;
+        true
+    } else {
+        false
+    }
+}
+
+/// Drops the last workload of the mix that has weight (keeping at least one).
+fn drop_workload(s: &mut Scenario) -> bool {
+    let weighted: Vec<_> = s
+        .workload
+        .mix
+        .iter()
+        .filter(|(_, &w)| w > 0)
+        .map(|(&k, _)| k)
+        .collect();
+    if weighted.len() <= 1 {
+        return false;
+    }
+    s.workload.mix.remove(weighted.last().expect("two or more"));
+    true
+}
+
+/// Shrinks a failing candidate within `budget` runs. Returns `None` if the
+/// candidate does not fail with `target` to begin with.
+pub fn shrink(start: Candidate, target: &Target, budget: u64) -> Option<Shrunk> {
+    let first = attempt(&start);
+    if !fails(&first, target) {
+        return None;
+    }
+    let mut s = Shrinker {
+        target: target.clone(),
+        best: start,
+        best_result: first,
+        attempts: 1,
+        budget,
+    };
+    loop {
+        let a = s.shrink_config();
+        let b = s.shrink_choices();
+        if !(a || b) || s.attempts >= s.budget {
+            break;
+        }
+    }
+    Some(Shrunk {
+        candidate: s.best,
+        result: s.best_result,
+        attempts: s.attempts,
+    })
+}
