@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 mod atomic;
+pub mod bench;
 mod checkpoint;
 mod commit_log;
 mod core;

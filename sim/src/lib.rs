@@ -8,6 +8,7 @@
 //! [`agents`] are the workloads.
 
 pub mod agents;
+pub mod bench;
 pub mod decisions;
 pub mod disk;
 pub mod explore;

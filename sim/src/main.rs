@@ -31,6 +31,8 @@ enum Command {
     Check(cli::check::CheckArgs),
     /// List the planted bugs (mutants).
     Mutants,
+    /// Measure the throughput figures the performance goals name.
+    Bench(cli::bench::BenchArgs),
     /// StrataDB-style interactive session on an on-disk store.
     Repl(cli::repl::ReplArgs),
     /// JSON-lines OCC node on stdin/stdout (the OCC task's protocol in Maelstrom's envelope).
@@ -38,6 +40,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => cli::run::run_cmd(&args),
@@ -47,7 +50,20 @@ fn main() -> ExitCode {
         Command::Shrink(args) => cli::shrink::run_cmd(&args),
         Command::Check(args) => cli::check::run(&args),
         Command::Mutants => cli::mutants::run_cmd(),
+        Command::Bench(args) => cli::bench::run_cmd(&args),
         Command::Repl(args) => cli::repl::run_cmd(&args),
         Command::Serve(args) => cli::serve::run_cmd(&args),
+    }
+}
+
+/// Lets a closed pipe end the process quietly, as for any Unix tool
+/// (`occsim explore --json | head`), instead of a panic on the next print.
+/// Rust ignores SIGPIPE by default, which turns it into a write error.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: resetting a signal's disposition to the default at the start
+    // of `main`, before any thread exists, has no memory-safety effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

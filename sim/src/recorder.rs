@@ -18,7 +18,7 @@ pub struct Recorder {
 }
 
 /// How a transaction ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Completion {
     /// Committed; `commit_seq` for writing commits.
     Ok {

@@ -563,7 +563,7 @@ fn put(t: &mut Running, key: &str, value: i64) {
 }
 
 /// Draws a workload from the scenario's mix.
-fn pick_workload(d: &mut Decisions, scenario: &Scenario) -> Workload {
+pub fn pick_workload(d: &mut Decisions, scenario: &Scenario) -> Workload {
     let (mix, total) = scenario.weighted_mix();
     let mut pick = d.choose(Stream::Workload, total);
     for (kind, weight) in mix {

@@ -93,7 +93,7 @@ impl Shrinker {
             return false;
         }
         c.choices = effective(&result);
-        if size(&c, &result) > size(&self.best, &self.best_result) {
+        if size(&c, &result) >= size(&self.best, &self.best_result) {
             return false;
         }
         self.best = c;
@@ -174,9 +174,23 @@ fn effective(result: &RunResult) -> Vec<Choice> {
     choices
 }
 
-/// How big a run is, for "smaller": transactions first, then decisions.
-fn size(c: &Candidate, result: &RunResult) -> (u64, usize) {
-    (result.stats.txns, c.choices.len())
+/// How big a run is, for "smaller": transactions first, then the number of
+/// decisions, then their sum (so lowering a value is progress), then the
+/// configuration's size. A candidate is kept only if strictly smaller, so
+/// shrinking always ends.
+fn size(c: &Candidate, result: &RunResult) -> (u64, usize, u64, u64) {
+    let w = &c.config.workload;
+    let config = u64::from(w.agents)
+        + u64::from(w.txns_per_agent)
+        + u64::from(w.accounts)
+        + c.config.store.ring_capacity as u64
+        + w.mix.len() as u64;
+    (
+        result.stats.txns,
+        c.choices.len(),
+        c.choices.iter().map(|c| c.1.min(1 << 40)).sum(),
+        config,
+    )
 }
 
 fn dec(x: &mut u32, min: u32) -> bool {

@@ -25,6 +25,10 @@ pub struct MemFile {
     /// The bytes that a crash would keep: the content at the last `sync`.
     /// Shared so that cloning a disk does not copy durable data.
     pub durable: Arc<Vec<u8>>,
+    /// Whether the file was truncated since its last sync, so `written` may
+    /// not extend `durable`. While false, a sync only appends the new bytes
+    /// (a commit's sync costs its own size, not the file's).
+    rewritten: bool,
 }
 
 /// A file id: renames move ids between names, like inodes.
@@ -56,6 +60,7 @@ impl MemDisk {
                 MemFile {
                     durable: Arc::new(bytes.clone()),
                     written: bytes,
+                    rewritten: false,
                 },
             );
             disk.live.insert(name.clone(), id);
@@ -149,9 +154,23 @@ impl Storage for MemDisk {
     fn sync(&mut self, name: &str) -> Result<(), IoError> {
         let id = *self.live.get(name).ok_or_else(|| Self::missing("sync", name))?;
         let file = self.files.get_mut(&id).expect("live entry has a file");
-        if *file.durable != file.written {
+        if file.rewritten {
             file.durable = Arc::new(file.written.clone());
+            file.rewritten = false;
+        } else {
+            assert!(
+                file.written.len() >= file.durable.len(),
+                "an appended file only grows"
+            );
+            if file.written.len() > file.durable.len() {
+                let new = &file.written[file.durable.len()..];
+                Arc::make_mut(&mut file.durable).extend_from_slice(new);
+            }
         }
+        debug_assert_eq!(
+            *file.durable, file.written,
+            "after a sync every written byte is durable"
+        );
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! One module per `occsim` subcommand, each exposing its clap arguments and a `run` function
 //! that returns the process exit code (0 valid, 1 violation, 2 bad usage or input).
 
+pub mod bench;
 pub mod check;
 pub mod explore;
 pub mod merge;

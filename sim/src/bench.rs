@@ -1,0 +1,193 @@
+//! `occsim bench`: the throughput figures the performance goals name,
+//! measured side by side in one process so their ratios mean something.
+//!
+//! Each figure is the median of several repetitions, with its spread
+//! (max/min). Wall-clock time is read here only, never inside a run.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use engine::SyncPolicy;
+
+use crate::explore::{explore, ExploreSpec};
+use crate::run::{run, RunSpec};
+use crate::scenario::{Scenario, Workload};
+
+/// How much work each figure does.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    /// Transactions of the engine and simulator figures.
+    pub txns: u64,
+    /// Transactions of the history the checker figures use.
+    pub history_txns: u32,
+    /// Seeds of the explore figures.
+    pub seeds: u64,
+    /// Commits per thread of the fsync figures.
+    pub fsync_commits: u64,
+    /// Repetitions of each figure.
+    pub reps: usize,
+}
+
+impl Sizes {
+    /// The full benchmark.
+    pub const FULL: Sizes = Sizes {
+        txns: 1_000_000,
+        history_txns: 1_000_000,
+        seeds: 64,
+        fsync_commits: 300,
+        reps: 3,
+    };
+    /// A quick look (seconds, not minutes).
+    pub const QUICK: Sizes = Sizes {
+        txns: 100_000,
+        history_txns: 100_000,
+        seeds: 16,
+        fsync_commits: 50,
+        reps: 3,
+    };
+}
+
+/// The engine benchmark's workload in the simulator: transfers over
+/// 10,000 accounts, ring of 1,024, crashes at a low rate, history and
+/// decisions recorded in memory.
+pub fn sim_scenario(txns: u64, crash: f64) -> Scenario {
+    let defaults = Scenario::default();
+    Scenario {
+        name: "bench".into(),
+        store: crate::scenario::StoreConfig {
+            ring_capacity: 1024,
+            checkpoint_wal_bytes: 64 << 20,
+        },
+        workload: crate::scenario::WorkloadConfig {
+            agents: 4,
+            txns_per_agent: (txns / 4) as u32,
+            accounts: 10_000,
+            initial_balance: 1_000,
+            mix: BTreeMap::from([(Workload::Transfer, 1)]),
+            ..defaults.workload
+        },
+        faults: crate::scenario::FaultConfig {
+            crash,
+            fsync_failure: 0.0,
+            fault_steps: u64::MAX / 2,
+            ..defaults.faults
+        },
+    }
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let start = Instant::now();
+    let out = f();
+    (out, start.elapsed().as_secs_f64())
+}
+
+/// Simulated committed transactions per second (checker off).
+pub fn sim_txn_per_s(txns: u64) -> f64 {
+    let mut spec = RunSpec::new(sim_scenario(txns, 0.00001), 1);
+    spec.check = false;
+    let (result, secs) = timed(|| run(spec));
+    result.stats.committed as f64 / secs
+}
+
+/// Checked and parsed transactions per second on a native history the
+/// simulator wrote (transfers, no faults).
+pub fn check_and_parse(txns: u32) -> (f64, f64) {
+    let mut spec = RunSpec::new(sim_scenario(u64::from(txns), 0.0), 2);
+    spec.check = false;
+    spec.record_decisions = false;
+    let result = run(spec);
+    let n = result.stats.txns as f64;
+    let (checked, check_secs) = timed(|| checker::check(&result.history, &checker::CheckOptions::default()));
+    assert!(checked.expect("the simulator's history parses").verdict.valid);
+    let mut text = Vec::new();
+    checker::write_jsonl(&result.history, &mut text).expect("writing to memory");
+    let text = String::from_utf8(text).expect("JSON is UTF-8");
+    let (parsed, parse_secs) = timed(|| checker::parse_str(&text));
+    assert_eq!(parsed.expect("round trip").ops.len(), result.history.ops.len());
+    (n / check_secs, n / parse_secs)
+}
+
+/// Swarm seeds explored per second on `jobs` threads.
+pub fn explore_seeds_per_s(seeds: u64, jobs: usize) -> f64 {
+    let spec = ExploreSpec {
+        scenario: Scenario::default(),
+        seeds: (0..seeds).collect(),
+        jobs,
+        swarm: true,
+        mutant: None,
+        max_failures: None,
+        duration: None,
+    };
+    let (summary, secs) = timed(|| explore(&spec, &|| {}, &|_| {}).0);
+    summary.seeds as f64 / secs
+}
+
+/// One named figure: its repetitions.
+pub struct Figure {
+    /// The name fixed in the command-line spec.
+    pub name: &'static str,
+    /// Each repetition's value.
+    pub values: Vec<f64>,
+}
+
+impl Figure {
+    /// The median of the repetitions.
+    pub fn median(&self) -> f64 {
+        let mut v = self.values.clone();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+
+    /// max/min over the repetitions.
+    pub fn spread(&self) -> f64 {
+        let max = self.values.iter().copied().fold(f64::MIN, f64::max);
+        let min = self.values.iter().copied().fold(f64::MAX, f64::min);
+        max / min.max(f64::MIN_POSITIVE)
+    }
+}
+
+/// Measures every figure; `progress` is told each figure's name as it
+/// starts.
+pub fn measure(sizes: Sizes, progress: &dyn Fn(&str)) -> Vec<Figure> {
+    let all = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut figures = Vec::new();
+    let mut rep = |name: &'static str, f: &mut dyn FnMut() -> f64| {
+        progress(name);
+        figures.push(Figure {
+            name,
+            values: (0..sizes.reps).map(|_| f()).collect(),
+        });
+    };
+    rep("engine_txn_per_s", &mut || engine::bench::in_memory(sizes.txns));
+    rep("sim_txn_per_s", &mut || sim_txn_per_s(sizes.txns));
+    let mut parse = Vec::new();
+    rep("check_txn_per_s", &mut || {
+        let (c, p) = check_and_parse(sizes.history_txns);
+        parse.push(p);
+        c
+    });
+    figures.push(Figure {
+        name: "parse_txn_per_s",
+        values: parse,
+    });
+    let mut rep = |name: &'static str, f: &mut dyn FnMut() -> f64| {
+        progress(name);
+        figures.push(Figure {
+            name,
+            values: (0..sizes.reps).map(|_| f()).collect(),
+        });
+    };
+    rep("explore_seeds_per_s_jobs1", &mut || {
+        explore_seeds_per_s(sizes.seeds, 1)
+    });
+    rep("explore_seeds_per_s_all", &mut || {
+        explore_seeds_per_s(sizes.seeds, all)
+    });
+    rep("fsync_commits_per_s", &mut || {
+        engine::bench::on_disk(SyncPolicy::EveryCommit, 1, sizes.fsync_commits)
+    });
+    rep("group_commit_txn_per_s", &mut || {
+        engine::bench::on_disk(SyncPolicy::Group, 8, sizes.fsync_commits)
+    });
+    figures
+}

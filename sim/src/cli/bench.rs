@@ -1,0 +1,56 @@
+//! `occsim bench [--json] [--quick]`: the performance figures, side by side.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use sim::bench::{measure, Sizes};
+
+/// Arguments of `occsim bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Print an object of named figures (and `<name>_spread`) as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Smaller workloads: a quick look, not the recorded figures.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// Measures and prints every figure.
+pub fn run_cmd(args: &BenchArgs) -> ExitCode {
+    let sizes = if args.quick { Sizes::QUICK } else { Sizes::FULL };
+    let figures = measure(sizes, &|name| eprintln!("occsim bench: measuring {name}"));
+    if args.json {
+        let mut out = serde_json::Map::new();
+        for f in &figures {
+            out.insert(f.name.into(), f.median().into());
+            out.insert(format!("{}_spread", f.name), f.spread().into());
+        }
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("numbers serialize")
+        );
+    } else {
+        let engine = figures
+            .iter()
+            .find(|f| f.name == "engine_txn_per_s")
+            .map(|f| f.median());
+        println!(
+            "{:<28} {:>14} {:>8} {:>10}",
+            "figure", "median", "spread", "vs engine"
+        );
+        for f in &figures {
+            let ratio = engine
+                .map(|e| format!("{:.2}", f.median() / e))
+                .unwrap_or_default();
+            println!(
+                "{:<28} {:>14.0} {:>8.2} {:>10}",
+                f.name,
+                f.median(),
+                f.spread(),
+                ratio
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
