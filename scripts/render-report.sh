@@ -41,9 +41,10 @@ rm -f "$out"
 "$chromium_bin" "${flags[@]}" --dump-dom "$url" 2>>"$log" >"$dom" || true
 
 status=0
-# Chromium logs page console messages as `CONSOLE(line)] "message", source: ...`
-# (and uncaught exceptions as `Uncaught ...`); any of them is a failure.
-if grep -E 'CONSOLE\([0-9]+\)\]|Uncaught ' "$log"; then
+# Chromium logs page console messages as `CONSOLE:line] "message", source: ...`
+# (older versions `CONSOLE(line)]`) and uncaught exceptions as `Uncaught ...`;
+# any of them is a failure.
+if grep -E 'CONSOLE[:(][0-9]+\)?\]|Uncaught ' "$log"; then
   echo "$0: the page logged console messages (above)" >&2
   status=1
 fi

@@ -12,6 +12,7 @@ pub mod bench;
 pub mod decisions;
 pub mod disk;
 pub mod explore;
+pub mod html;
 mod panics;
 pub mod recorder;
 pub mod report;

@@ -161,8 +161,8 @@ pub fn read_choices(path: &Path) -> Result<Vec<Choice>, ReportError> {
     })
 }
 
-/// Writes `report.json` and `history.jsonl` (and `choices.json` when given)
-/// into `dir`, creating it.
+/// Writes `report.json`, `history.jsonl` and `report.html` (and
+/// `choices.json` when given) into `dir`, creating it.
 pub fn write(
     dir: &Path,
     report: &Report,
@@ -180,6 +180,8 @@ pub fn write(
         path: history_path.display().to_string(),
         message: e.to_string(),
     })?;
+    let html_path = dir.join("report.html");
+    std::fs::write(&html_path, crate::html::render(report, &result.history)).map_err(io(&html_path))?;
     if let Some(choices) = choices {
         let path = dir.join("choices.json");
         let text = serde_json::to_string(choices).expect("choices serialize");
