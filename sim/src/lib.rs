@@ -13,6 +13,7 @@ pub mod decisions;
 pub mod disk;
 pub mod explore;
 pub mod html;
+pub mod model;
 mod panics;
 pub mod recorder;
 pub mod report;

@@ -29,6 +29,8 @@ enum Command {
     Shrink(cli::shrink::ShrinkArgs),
     /// Check a history file for serializability anomalies and other violations.
     Check(cli::check::CheckArgs),
+    /// Exhaustively model-check the engine over every interleaving and crash point (stateright).
+    Model(cli::model::ModelArgs),
     /// List the planted bugs (mutants).
     Mutants,
     /// Measure the throughput figures the performance goals name.
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => cli::merge::run_cmd(&args),
         Command::Shrink(args) => cli::shrink::run_cmd(&args),
         Command::Check(args) => cli::check::run(&args),
+        Command::Model(args) => cli::model::run_cmd(&args),
         Command::Mutants => cli::mutants::run_cmd(),
         Command::Bench(args) => cli::bench::run_cmd(&args),
         Command::Repl(args) => cli::repl::run_cmd(&args),

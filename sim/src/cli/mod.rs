@@ -5,6 +5,7 @@ pub mod bench;
 pub mod check;
 pub mod explore;
 pub mod merge;
+pub mod model;
 pub mod mutants;
 pub mod protocol;
 pub mod repl;

@@ -20,6 +20,9 @@ pub struct RunArgs {
     /// The seed; without it one is drawn and printed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Draw the configuration from the seed, exactly as `explore --swarm` does.
+    #[arg(long)]
+    pub swarm: bool,
     /// Drive the run from a recorded decision sequence (a choices.json file).
     #[arg(long)]
     pub choices: Option<PathBuf>,
@@ -74,6 +77,11 @@ pub fn run_cmd(args: &RunArgs) -> ExitCode {
         eprintln!("occsim: no --seed given, using seed {s}");
         s
     });
+    let scenario = if args.swarm {
+        sim::swarm::draw(seed, &scenario)
+    } else {
+        scenario
+    };
     let mut spec = RunSpec::new(scenario.clone(), seed);
     spec.mutant = args.mutant;
     spec.choices = choices.clone();
