@@ -40,11 +40,11 @@ pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings)
                 let Some(&(seq, writer)) = floor.get(&read.key) else {
                     continue;
                 };
-                if read.seq.unwrap_or(0) < seq {
+                if read.seq().unwrap_or(0) < seq {
                     let (r, w) = (txn.name, ctx.name(writer));
                     let k = ctx.keys[read.key as usize];
                     let seen = read
-                        .seq
+                        .seq()
                         .map_or("the initial state".to_string(), |v| format!("version {v}"));
                     findings.add(
                         "durability",
@@ -61,8 +61,8 @@ pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings)
             }
         }
         if let Some(c) = native.commit[t as usize] {
-            for &(k, _) in native.writes_of(t) {
-                let slot = acked.entry(k).or_insert((c, t));
+            for w in native.writes_of(t) {
+                let slot = acked.entry(w.key).or_insert((c, t));
                 if c >= slot.0 {
                     *slot = (c, t);
                 }

@@ -12,7 +12,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings)
     for (key, list) in native.versions.iter().enumerate() {
         let mut prev = None;
         for e in list.iter().filter(|e| e.rmw) {
-            let Some(snapshot) = ctx.txns[e.txn as usize].op.snapshot else {
+            let Some(snapshot) = native.snapshot[e.txn as usize] else {
                 continue;
             };
             if let Some((p_txn, p_seq, p_snap)) = prev {

@@ -623,7 +623,8 @@ pub enum Function {
 }
 
 impl Function {
-    fn from_name(name: &str) -> Self {
+    /// The function named `name` in JSON.
+    pub(crate) fn from_name(name: &str) -> Self {
         match name {
             "txn" => Function::Txn,
             "transfer" => Function::Transfer,
@@ -1176,6 +1177,11 @@ impl LineParser {
     fn line(&mut self, number: usize, line: &str) -> Result<(), Error> {
         let line = line.trim();
         if line.is_empty() {
+            return Ok(());
+        }
+        if let Some(op) = crate::fastparse::op(line) {
+            self.seen_entry = true;
+            self.history.ops.push(op);
             return Ok(());
         }
         let mut d = serde_json::Deserializer::from_str(line);

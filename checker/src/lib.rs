@@ -12,6 +12,7 @@ mod anomalies;
 mod bank;
 mod durability;
 mod error;
+mod fastparse;
 mod fcw;
 mod graph;
 mod history;
@@ -131,6 +132,33 @@ impl Findings {
             txns,
             explanation,
         });
+    }
+
+    /// Adds findings collected separately, exactly as if each had been added here after all
+    /// of this collection's own: a check that interleaves two passes for speed can keep the
+    /// report of the two passes run one after the other.
+    pub fn append(&mut self, later: Findings) {
+        let mut listed: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
+        for v in later.violations {
+            let Some(&(check, _)) = later
+                .per_kind
+                .keys()
+                .find(|(check, kind)| *check == v.check && *kind == v.kind)
+            else {
+                continue;
+            };
+            *listed.entry((check, v.kind.clone())).or_insert(0) += 1;
+            self.add(check, &v.kind, v.txns, v.explanation);
+        }
+        // The rest went unlisted there because their kind was over the cap; here, after at
+        // least as many of that kind, they are too.
+        for (key, n) in later.per_kind {
+            let rest = n - listed.get(&key).copied().unwrap_or(0);
+            if rest > 0 {
+                *self.per_kind.entry(key).or_insert(0) += rest;
+                self.suppressed += rest as u64;
+            }
+        }
     }
 
     fn into_verdict(self) -> (Verdict, u64) {

@@ -72,8 +72,14 @@ pub(crate) struct Ctx<'h> {
     pub keys: Vec<&'h Scalar>,
     /// Key to key id.
     pub key_ids: FxHashMap<&'h Scalar, KeyId>,
+    /// Per key id, how many write and append micro-ops name it: an upper bound on its
+    /// versions, so that version lists are allocated once at their final size.
+    pub key_writes: Vec<u32>,
     /// Crash and recover events with their op positions.
     pub faults: Vec<(u32, Fault)>,
+    /// Whether any transaction has a range read, so checks of range reads can skip scanning
+    /// every micro-op of histories without them.
+    pub has_ranges: bool,
 }
 
 impl<'h> Ctx<'h> {
@@ -89,7 +95,9 @@ impl<'h> Ctx<'h> {
             mop_keys: Vec::new(),
             keys: Vec::new(),
             key_ids: FxHashMap::default(),
+            key_writes: Vec::new(),
             faults: Vec::new(),
+            has_ranges: false,
         };
         let mut open: FxHashMap<u64, u32> = FxHashMap::default();
         let mut last_index: Option<u64> = None;
@@ -217,13 +225,17 @@ impl<'h> Ctx<'h> {
         for mop in op.mops() {
             let id = match mop {
                 MicroOp::List(r) => {
+                    self.has_ranges = true;
                     for (k, _) in r.result.iter().flatten() {
                         self.intern(k);
                     }
                     NO_KEY
                 }
-                MicroOp::Read { key, .. } | MicroOp::Write { key, .. } | MicroOp::Append { key, .. } => {
-                    self.intern(key)
+                MicroOp::Read { key, .. } => self.intern(key),
+                MicroOp::Write { key, .. } | MicroOp::Append { key, .. } => {
+                    let id = self.intern(key);
+                    self.key_writes[id as usize] = self.key_writes[id as usize].saturating_add(1);
+                    id
                 }
             };
             self.mop_keys.push(id);
@@ -244,6 +256,7 @@ impl<'h> Ctx<'h> {
         let id = *self.key_ids.entry(key).or_insert(next);
         if id == next {
             self.keys.push(key);
+            self.key_writes.push(0);
         }
         id
     }

@@ -163,8 +163,18 @@ struct Sim {
     stats: Stats,
     now: u64,
     pending_flip: bool,
+    /// The step at which a crash was armed at a storage call that has not
+    /// come yet. A crash armed at the k-th storage call stays armed across
+    /// steps that make no storage call (reads), so crashes land inside
+    /// commits and checkpoints, between their writes and their fsyncs, not
+    /// just between steps; if no such call comes within
+    /// `CRASH_ARMED_STEPS`, the crash happens between steps.
+    crash_armed_at: Option<u64>,
     extra: Vec<Violation>,
 }
+
+/// How many steps an armed crash waits for its storage call.
+const CRASH_ARMED_STEPS: u64 = 16;
 
 /// Runs a simulation. A panic inside the engine is caught and reported as
 /// an `engine-assertion` violation with the history up to that point.
@@ -217,6 +227,7 @@ impl Sim {
             stats: Stats::default(),
             now: 0,
             pending_flip: false,
+            crash_armed_at: None,
             extra: Vec::new(),
             spec,
         }
@@ -244,7 +255,6 @@ impl Sim {
                 self.tick();
                 continue;
             }
-            let mut crash_after = false;
             if faults_on {
                 let f = &self.spec.scenario.faults;
                 let (crash, fsync, flip) = (f.crash, f.fsync_failure, f.bit_flip);
@@ -255,7 +265,7 @@ impl Sim {
                 if self.d.chance(Stream::Faults, fsync) {
                     self.disk_mut().arm_sync_failure();
                 }
-                if self.d.chance(Stream::Faults, crash) {
+                if self.crash_armed_at.is_none() && self.d.chance(Stream::Faults, crash) {
                     match self.d.choose(Stream::Faults, 4) {
                         0 => {
                             if !self.crash_and_recover() {
@@ -266,17 +276,20 @@ impl Sim {
                         }
                         k => {
                             self.disk_mut().arm_crash(k);
-                            crash_after = true;
+                            self.crash_armed_at = Some(self.stats.steps);
                         }
                     }
                 }
+            } else if self.crash_armed_at.take().is_some() {
+                self.disk_mut().disarm();
             }
             self.step_one_agent();
             self.tick();
-            let crashed = self.disk_mut().crashed();
             self.stats.fsync_failures = self.stats.fsync_failures.max(self.disk_mut().sync_failures);
-            self.disk_mut().disarm();
-            if (crashed || crash_after) && !self.crash_and_recover() {
+            let overdue = self
+                .crash_armed_at
+                .is_some_and(|at| self.stats.steps - at >= CRASH_ARMED_STEPS);
+            if (self.disk_mut().crashed() || overdue) && !self.crash_and_recover() {
                 return End::CorruptionDetected;
             }
         }
@@ -416,6 +429,7 @@ impl Sim {
     /// it. Returns false when recovery refused damaged data.
     fn crash_and_recover(&mut self) -> bool {
         let core = self.core.take().expect("the store is open when it crashes");
+        self.crash_armed_at = None;
         let generations = core.generation();
         self.stats.checkpoints += generations.saturating_sub(core.recovery_report().generation);
         let disk = core.into_storage();

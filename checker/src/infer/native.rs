@@ -27,13 +27,60 @@ pub(crate) struct Entry<'h> {
     pub txn: TxnId,
     /// The value installed (`null` for a delete).
     pub value: &'h Scalar,
+    /// The value's [`small`] form, so that matching a read to this version rarely needs to
+    /// dereference `value` (a cache miss into the writer's micro-ops).
+    small: u32,
     /// Whether the writer had read this key from its snapshot first (a read-modify-write).
     pub rmw: bool,
     /// The first read-modify-write txn that read this version (for lost updates).
     pub rmw_reader: TxnId,
 }
 
+/// The [`small`] form of values that have none.
+const NOT_SMALL: u32 = u32::MAX;
+
+/// A value's exact form as a number below [`NOT_SMALL`] when it is such a non-negative integer
+/// (what most histories write), else [`NOT_SMALL`]; two values with small forms are equal
+/// exactly when their small forms are.
+fn small(value: &Scalar) -> u32 {
+    match value {
+        Scalar::Int(i) => u32::try_from(*i)
+            .ok()
+            .filter(|&s| s != NOT_SMALL)
+            .unwrap_or(NOT_SMALL),
+        _ => NOT_SMALL,
+    }
+}
+
+impl<'h> Entry<'h> {
+    /// A version installed by `txn` at `seq`, not yet read by any read-modify-write.
+    fn new(seq: u64, txn: TxnId, value: &'h Scalar) -> Self {
+        Entry {
+            seq,
+            txn,
+            value,
+            small: small(value),
+            rmw: false,
+            rmw_reader: NONE,
+        }
+    }
+
+    /// Whether this version's value is `value` (whose small form is `s`), comparing small forms
+    /// when either has one.
+    fn holds(&self, value: &Scalar, s: u32) -> bool {
+        if s != NOT_SMALL || self.small != NOT_SMALL {
+            s == self.small
+        } else {
+            self.value == value
+        }
+    }
+}
+
 /// An external read by a committed transaction (its first access to the key was a read).
+///
+/// Fields are laid out (the version as a number and a flag rather than an `Option`) so that a
+/// read takes 32 bytes: there are as many reads as micro-ops, and their memory is most of the
+/// check's.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Read<'h> {
     /// The reader.
@@ -42,12 +89,35 @@ pub(crate) struct Read<'h> {
     pub key: KeyId,
     /// The value observed.
     pub value: &'h Scalar,
-    /// The version observed (`None`: the initial state); meaningful only when `valid`.
-    pub seq: Option<u64>,
+    /// The version observed, when `has_version` is set.
+    version: u64,
+    /// The value's [`small`] form, taken while the micro-op is in cache.
+    small: u32,
+    /// Whether a version was reported (else the read saw the initial state).
+    has_version: bool,
     /// Whether the version is consistent with the value (a real, known version).
     pub valid: bool,
     /// Whether the reader also wrote the key.
     pub rmw: bool,
+}
+
+impl Read<'_> {
+    /// The version observed (`None`: the initial state); meaningful only when `valid`.
+    pub fn seq(&self) -> Option<u64> {
+        self.has_version.then_some(self.version)
+    }
+}
+
+/// A txn's last write to a key.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Write<'h> {
+    /// The key written.
+    pub key: KeyId,
+    /// Where the write's entry was placed in its key's versions (a hint, verified before use,
+    /// since sorting can move entries; `u32::MAX` when it installed no version).
+    pos: u32,
+    /// The value installed (`null` for a delete).
+    pub value: &'h Scalar,
 }
 
 /// Everything the native checks share: versions per key, reads, commits and writes per txn.
@@ -60,16 +130,16 @@ pub(crate) struct Native<'h> {
     pub reads: Vec<Read<'h>>,
     read_start: Vec<u32>,
     /// Each txn's last write per key, grouped by txn.
-    writes: Vec<(KeyId, &'h Scalar)>,
-    /// Parallel to `writes`: where that write's entry was placed in its key's versions (a hint;
-    /// verified before use, since sorting can move entries).
-    write_pos: Vec<u32>,
+    writes: Vec<Write<'h>>,
     write_start: Vec<u32>,
     /// Commit sequence number to committing txn.
-    by_seq: FxHashMap<u64, TxnId>,
+    by_seq: SeqIndex,
     /// The commit sequence number of each committed txn (reported, or inferred for
     /// indeterminate ones from reads).
     pub commit: Vec<Option<u64>>,
+    /// Each txn's snapshot as its op reports it, kept with the other per-txn facts so that
+    /// checks visiting txns out of order need not fetch each op.
+    pub snapshot: Vec<Option<u64>>,
 }
 
 impl<'h> Native<'h> {
@@ -78,8 +148,8 @@ impl<'h> Native<'h> {
         &self.reads[self.read_start[t as usize] as usize..self.read_start[t as usize + 1] as usize]
     }
 
-    /// The final writes of txn `t`, key and value.
-    pub fn writes_of(&self, t: TxnId) -> &[(KeyId, &'h Scalar)] {
+    /// The final writes of txn `t`.
+    pub fn writes_of(&self, t: TxnId) -> &[Write<'h>] {
         &self.writes[self.write_start[t as usize] as usize..self.write_start[t as usize + 1] as usize]
     }
 
@@ -115,30 +185,42 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
             committed: vec![false; n],
             info_committed: 0,
         },
-        versions: vec![Vec::new(); ctx.keys.len()],
+        versions: ctx
+            .key_writes
+            .iter()
+            .map(|&w| Vec::with_capacity(w as usize))
+            .collect(),
         reads: Vec::with_capacity(n * 2),
         read_start: Vec::with_capacity(n + 1),
         writes: Vec::with_capacity(n * 2),
-        write_pos: Vec::with_capacity(n * 2),
-        by_seq: FxHashMap::default(),
+        by_seq: SeqIndex::Dense {
+            base: 0,
+            slots: Vec::new(),
+        },
         write_start: Vec::with_capacity(n + 1),
         commit: vec![None; n],
+        snapshot: Vec::with_capacity(n),
     };
     let mut scratch: Vec<Access<'h>> = Vec::new();
-    let mut unresolved: Vec<(u32, u64)> = Vec::new();
+    let mut any_info = false;
     for t in 0..n as TxnId {
         nat.read_start.push(nat.reads.len() as u32);
         nat.write_start.push(nat.writes.len() as u32);
         let txn = &ctx.txns[t as usize];
+        nat.snapshot.push(txn.op.snapshot);
         scan_registers(ctx, t, findings, &mut scratch);
         let own_writes = nat.writes.len();
         for a in &scratch {
-            if let Some((v, _)) = a.write {
-                nat.writes.push((a.key, v));
-                nat.write_pos.push(u32::MAX);
+            if let Some((value, _)) = a.write {
+                nat.writes.push(Write {
+                    key: a.key,
+                    pos: u32::MAX,
+                    value,
+                });
             }
         }
         if txn.status != Status::Ok {
+            any_info |= txn.status == Status::Info;
             continue;
         }
         let op = txn.op;
@@ -147,18 +229,10 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         match (op.commit_seq, wrote) {
             (Some(c), _) => {
                 nat.commit[t as usize] = Some(c);
-                nat.by_seq.entry(c).or_insert(t);
-                for (i, a) in scratch.iter().filter(|a| a.write.is_some()).enumerate() {
-                    if let Some((value, _)) = a.write {
-                        nat.write_pos[own_writes + i] = nat.versions[a.key as usize].len() as u32;
-                        nat.versions[a.key as usize].push(Entry {
-                            seq: c,
-                            txn: t,
-                            value,
-                            rmw: false,
-                            rmw_reader: NONE,
-                        });
-                    }
+                for w in &mut nat.writes[own_writes..] {
+                    let list = &mut nat.versions[w.key as usize];
+                    w.pos = list.len() as u32;
+                    list.push(Entry::new(c, t, w.value));
                 }
             }
             (None, true) => findings.add(
@@ -187,14 +261,16 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
                 txn: t,
                 key: a.key,
                 value,
-                seq: None,
+                version: 0,
+                small: small(value),
+                has_version: false,
                 valid: false,
                 rmw: a.write.is_some(),
             };
             match reported(versions.get(mop as usize), key) {
                 Some(Version::Seq(v)) => {
-                    read.seq = Some(v);
-                    unresolved.push((nat.reads.len() as u32, v));
+                    read.version = v;
+                    read.has_version = true;
                 }
                 Some(Version::Absent) => {
                     read.valid = *value == ctx.initial(a.key);
@@ -233,9 +309,36 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
     }
     nat.read_start.push(nat.reads.len() as u32);
     nat.write_start.push(nat.writes.len() as u32);
+    nat.by_seq = SeqIndex::new(&nat.commit);
     sort_versions(&mut nat.versions);
-    resolve(ctx, findings, &mut nat, unresolved);
-    judge_reads(ctx, findings, &mut nat);
+    let mut resolver = Resolver::default();
+    let mut judge = Judge::default();
+    if any_info {
+        for r in 0..nat.reads.len() {
+            resolver.resolve(ctx, findings, &mut nat, r);
+        }
+        resolver.finish(&mut nat);
+        for r in 0..nat.reads.len() {
+            let read = nat.reads[r];
+            let pos = if read.valid {
+                read.seq().and_then(|v| nat.position(read.key, v))
+            } else {
+                None
+            };
+            judge.judge(ctx, findings, &mut nat, r, pos);
+        }
+    } else {
+        // Without indeterminate txns resolving adds no versions, so each read is judged right
+        // after it is resolved, while its versions are still in cache; what judging finds is
+        // reported after everything resolving finds, as if the passes had run one after the
+        // other.
+        let mut judged = Findings::default();
+        for r in 0..nat.reads.len() {
+            let pos = resolver.resolve(ctx, findings, &mut nat, r);
+            judge.judge(ctx, &mut judged, &mut nat, r, pos);
+        }
+        findings.append(judged);
+    }
     range_reads(ctx, findings, &mut nat);
     for (key, list) in nat.versions.iter().enumerate() {
         for pair in list.windows(2) {
@@ -250,7 +353,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         }
     }
     for t in 0..n {
-        nat.deps.rank[t] = match (nat.commit[t], ctx.txns[t].op.snapshot) {
+        nat.deps.rank[t] = match (nat.commit[t], nat.snapshot[t]) {
             (Some(c), _) => c.saturating_mul(2),
             (None, Some(s)) => s.saturating_mul(2).saturating_add(1),
             (None, None) => 0,
@@ -264,12 +367,12 @@ impl Native<'_> {
     /// recorded position when that is still accurate, else by binary search.
     fn position(&self, key: KeyId, seq: u64) -> Option<usize> {
         let list = &self.versions[key as usize];
-        if let Some(&w) = self.by_seq.get(&seq) {
+        if let Some(w) = self.by_seq.get(seq) {
             let start = self.write_start[w as usize] as usize;
             let end = self.write_start[w as usize + 1] as usize;
-            for i in start..end {
-                if self.writes[i].0 == key {
-                    let p = self.write_pos[i] as usize;
+            for write in &self.writes[start..end] {
+                if write.key == key {
+                    let p = write.pos as usize;
                     if list.get(p).is_some_and(|e| e.seq == seq && e.txn == w) {
                         return Some(p);
                     }
@@ -277,6 +380,66 @@ impl Native<'_> {
             }
         }
         list.binary_search_by_key(&seq, |e| e.seq).ok()
+    }
+}
+
+/// Commit sequence number to the first txn (in txn order) that reported it.
+enum SeqIndex {
+    /// Sequence numbers are compact (as the engine assigns them): a table indexed by
+    /// `seq - base`, which is faster than hashing and keeps lookups of nearby numbers close.
+    Dense {
+        /// The smallest sequence number.
+        base: u64,
+        /// The txn per sequence number ([`NONE`] where none committed).
+        slots: Vec<TxnId>,
+    },
+    /// Sparse sequence numbers (hand-written histories): a hash map.
+    Sparse(FxHashMap<u64, TxnId>),
+}
+
+impl SeqIndex {
+    /// Indexes each txn's commit sequence number; the first txn to report a number owns it.
+    fn new(commit: &[Option<u64>]) -> Self {
+        let commits = || {
+            commit
+                .iter()
+                .enumerate()
+                .filter_map(|(t, c)| c.map(|c| (c, t as TxnId)))
+        };
+        let (Some(min), Some(max)) = (commits().map(|c| c.0).min(), commits().map(|c| c.0).max()) else {
+            return SeqIndex::Dense {
+                base: 0,
+                slots: Vec::new(),
+            };
+        };
+        let span = max - min;
+        if span >= 4 * commit.len() as u64 + 1024 {
+            let mut map = FxHashMap::default();
+            for (c, t) in commits() {
+                map.entry(c).or_insert(t);
+            }
+            return SeqIndex::Sparse(map);
+        }
+        let mut slots = vec![NONE; span as usize + 1];
+        for (c, t) in commits() {
+            let slot = &mut slots[(c - min) as usize];
+            if *slot == NONE {
+                *slot = t;
+            }
+        }
+        SeqIndex::Dense { base: min, slots }
+    }
+
+    /// The txn that committed with sequence number `seq`.
+    fn get(&self, seq: u64) -> Option<TxnId> {
+        match self {
+            SeqIndex::Dense { base, slots } => seq
+                .checked_sub(*base)
+                .and_then(|i| slots.get(usize::try_from(i).ok()?))
+                .copied()
+                .filter(|&t| t != NONE),
+            SeqIndex::Sparse(map) => map.get(&seq).copied(),
+        }
     }
 }
 
@@ -289,21 +452,38 @@ fn sort_versions(versions: &mut [Vec<Entry<'_>>]) {
     }
 }
 
-/// Matches each reported version to the commit that installed it; a version no committed txn
-/// reported is traced by value to an indeterminate txn (which thereby committed), a failed one
-/// (G1a), an intermediate write (G1b), or nobody (garbage).
-fn resolve<'h>(ctx: &Ctx<'h>, findings: &mut Findings, nat: &mut Native<'h>, unresolved: Vec<(u32, u64)>) {
-    let mut by_value: Option<ValueIndex<'h>> = None;
-    let mut later: Vec<(u32, u64)> = Vec::new();
-    for (r, v) in unresolved {
-        let read = nat.reads[r as usize];
-        let key = ctx.keys[read.key as usize];
-        let reader = ctx.name(read.txn);
+/// Matches reported versions to the commits that installed them, one read at a time; keeps
+/// what resolving later reads needs (the index of writes by value, the reads whose versions
+/// were inferred).
+#[derive(Default)]
+struct Resolver<'h> {
+    /// Writers by (key, value), built the first time a version cannot be found.
+    by_value: Option<ValueIndex<'h>>,
+    /// Reads whose version an indeterminate txn was found to have installed.
+    later: Vec<u32>,
+}
+
+impl<'h> Resolver<'h> {
+    /// Resolves read `r` if it reported a sequence number: a version no committed txn reported
+    /// is traced by value to an indeterminate txn (which thereby committed), a failed one (G1a),
+    /// an intermediate write (G1b), or nobody (garbage). Returns where the version is in its
+    /// key's versions when it was found there with the value read.
+    fn resolve(
+        &mut self,
+        ctx: &Ctx<'h>,
+        findings: &mut Findings,
+        nat: &mut Native<'h>,
+        r: usize,
+    ) -> Option<usize> {
+        let read = nat.reads[r];
+        let v = read.seq()?;
         if let Some(i) = nat.position(read.key, v) {
             let e = nat.versions[read.key as usize][i];
-            if e.value == read.value {
-                nat.reads[r as usize].valid = true;
+            if e.holds(read.value, read.small) {
+                nat.reads[r].valid = true;
+                return Some(i);
             } else {
+                let (key, reader) = (ctx.keys[read.key as usize], ctx.name(read.txn));
                 findings.add(
                     "version-order",
                     "version-mismatch",
@@ -317,9 +497,10 @@ fn resolve<'h>(ctx: &Ctx<'h>, findings: &mut Findings, nat: &mut Native<'h>, unr
                     ),
                 );
             }
-            continue;
+            return None;
         }
-        if let Some(&owner) = nat.by_seq.get(&v) {
+        let (key, reader) = (ctx.keys[read.key as usize], ctx.name(read.txn));
+        if let Some(owner) = nat.by_seq.get(v) {
             findings.add(
                 "version-order",
                 "version-mismatch",
@@ -331,32 +512,47 @@ fn resolve<'h>(ctx: &Ctx<'h>, findings: &mut Findings, nat: &mut Native<'h>, unr
                     ctx.name(owner)
                 ),
             );
-            continue;
+            return None;
         }
-        let index = by_value.get_or_insert_with(|| value_index(ctx, nat));
+        let index = self.by_value.get_or_insert_with(|| value_index(ctx, nat));
         let writers = index.get(&(read.key, read.value)).map_or(&[][..], |w| &w[..]);
-        let info = writers.iter().find(|&&(w, last)| {
+        // An indeterminate writer of this value can have installed version `v` only if it
+        // committed after its snapshot. Values need not be unique per key (two transfers can
+        // leave one balance at the same number), so when several indeterminate writers fit and
+        // none is already known to be at `v`, the read cannot say which one committed: it is
+        // left unjudged rather than pinned on the first, which would turn a coincidence of
+        // values into a false partial-commit.
+        let fits = |&&(w, last): &&(u32, bool)| {
             last && ctx.txns[w as usize].status == Status::Info
                 && nat.commit[w as usize].is_none_or(|c| c == v)
-        });
+                && nat.snapshot[w as usize].is_none_or(|s| s < v)
+        };
+        let known = writers
+            .iter()
+            .filter(fits)
+            .find(|&&(w, _)| nat.commit[w as usize] == Some(v));
+        let mut unknown = writers
+            .iter()
+            .filter(fits)
+            .filter(|&&(w, _)| nat.commit[w as usize].is_none());
+        let info = match (known, unknown.next(), unknown.next()) {
+            (Some(k), _, _) => Some(k),
+            (None, Some(only), None) => Some(only),
+            (None, Some(_), Some(_)) => return None,
+            (None, None, _) => None,
+        };
         if let Some(&(w, _)) = info {
             if nat.commit[w as usize].is_none() {
                 nat.commit[w as usize] = Some(v);
                 nat.deps.committed[w as usize] = true;
                 nat.deps.info_committed += 1;
                 let range = nat.write_start[w as usize] as usize..nat.write_start[w as usize + 1] as usize;
-                for &(k, value) in &nat.writes[range] {
-                    nat.versions[k as usize].push(Entry {
-                        seq: v,
-                        txn: w,
-                        value,
-                        rmw: false,
-                        rmw_reader: NONE,
-                    });
+                for write in &nat.writes[range] {
+                    nat.versions[write.key as usize].push(Entry::new(v, w, write.value));
                 }
             }
-            later.push((r, v));
-            continue;
+            self.later.push(r as u32);
+            return None;
         }
         let pick = |status: Status| {
             writers
@@ -381,10 +577,17 @@ fn resolve<'h>(ctx: &Ctx<'h>, findings: &mut Findings, nat: &mut Native<'h>, unr
         } else {
             crate::anomalies::garbage(ctx, findings, read.txn, read.key, read.value);
         }
+        None
     }
-    if !later.is_empty() {
+
+    /// Once every read is resolved, marks the reads of inferred versions valid (and re-sorts
+    /// the versions the inferred commits added).
+    fn finish(self, nat: &mut Native<'h>) {
+        if self.later.is_empty() {
+            return;
+        }
         sort_versions(&mut nat.versions);
-        for (r, _) in later {
+        for r in self.later {
             nat.reads[r as usize].valid = true;
         }
     }
@@ -403,7 +606,7 @@ fn value_index<'h>(ctx: &Ctx<'h>, nat: &Native<'h>) -> ValueIndex<'h> {
                 let last = nat
                     .writes_of(t)
                     .iter()
-                    .any(|&(k, v)| k == keys[i] && std::ptr::eq(v, value));
+                    .any(|w| w.key == keys[i] && std::ptr::eq(w.value, value));
                 index.entry((keys[i], value)).or_default().push((t, last));
             }
         }
@@ -411,19 +614,32 @@ fn value_index<'h>(ctx: &Ctx<'h>, nat: &Native<'h>) -> ValueIndex<'h> {
     index
 }
 
-/// Checks each valid read against its snapshot, adds its wr and rw edges, and tracks
-/// read-modify-writes (for lost updates and first-committer-wins).
-fn judge_reads(ctx: &Ctx<'_>, findings: &mut Findings, nat: &mut Native<'_>) {
-    let mut initial_rmw: FxHashMap<KeyId, TxnId> = FxHashMap::default();
-    for r in 0..nat.reads.len() {
+/// Judges resolved reads; keeps the first read-modify-write of each key's initial state.
+#[derive(Default)]
+struct Judge {
+    /// Per key, the first read-modify-write txn that read its initial state.
+    initial_rmw: FxHashMap<KeyId, TxnId>,
+}
+
+impl Judge {
+    /// Checks read `r`, if valid, against its snapshot, adds its wr and rw edges, and tracks
+    /// read-modify-writes (for lost updates and first-committer-wins); `pos` is where the read's
+    /// version is in its key's versions.
+    fn judge(
+        &mut self,
+        ctx: &Ctx<'_>,
+        findings: &mut Findings,
+        nat: &mut Native<'_>,
+        r: usize,
+        mut pos: Option<usize>,
+    ) {
         let read = nat.reads[r];
         if !read.valid {
-            continue;
+            return;
         }
         let t = read.txn;
         let txn = &ctx.txns[t as usize];
-        let snapshot = txn.op.snapshot.unwrap_or(u64::MAX);
-        let mut pos = read.seq.and_then(|v| nat.position(read.key, v));
+        let snapshot = nat.snapshot[t as usize].unwrap_or(u64::MAX);
         let list = &nat.versions[read.key as usize];
         let newest_at = |p: Option<usize>| {
             p.is_none_or(|p| list[p].seq <= snapshot)
@@ -435,7 +651,7 @@ fn judge_reads(ctx: &Ctx<'_>, findings: &mut Findings, nat: &mut Native<'_>) {
             list.partition_point(|e| e.seq <= snapshot).checked_sub(1)
         };
         let key = ctx.keys[read.key as usize];
-        if read.seq.is_some_and(|v| v > snapshot) {
+        if read.seq().is_some_and(|v| v > snapshot) {
             findings.add(
                 "version-order",
                 "stale-read",
@@ -443,7 +659,7 @@ fn judge_reads(ctx: &Ctx<'_>, findings: &mut Findings, nat: &mut Native<'_>) {
                 format!(
                     "T{} read {key} at version {}, newer than its snapshot {snapshot}",
                     txn.name,
-                    read.seq.unwrap_or_default()
+                    read.seq().unwrap_or_default()
                 ),
             );
         } else if pos != expected {
@@ -480,7 +696,7 @@ fn judge_reads(ctx: &Ctx<'_>, findings: &mut Findings, nat: &mut Native<'_>) {
         if read.rmw {
             let first = match pos {
                 Some(i) => &mut nat.versions[read.key as usize][i].rmw_reader,
-                None => initial_rmw.entry(read.key).or_insert(NONE),
+                None => self.initial_rmw.entry(read.key).or_insert(NONE),
             };
             if *first == NONE {
                 *first = t;
@@ -507,7 +723,7 @@ fn stale(
     snapshot: u64,
 ) {
     let key = ctx.keys[read.key as usize];
-    let seen = match read.seq {
+    let seen = match read.seq() {
         Some(v) => format!("version {v}"),
         None => "the initial state".to_string(),
     };
@@ -544,6 +760,9 @@ fn stale(
 /// Range reads: keys in the range that the read did not return must have been absent at its
 /// snapshot, and a later insert into the range is a predicate anti-dependency.
 fn range_reads(ctx: &Ctx<'_>, findings: &mut Findings, nat: &mut Native<'_>) {
+    if !ctx.has_ranges {
+        return;
+    }
     let mut sorted: Option<Vec<KeyId>> = None;
     for t in 0..ctx.txns.len() as TxnId {
         let txn = &ctx.txns[t as usize];

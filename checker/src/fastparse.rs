@@ -1,0 +1,257 @@
+//! A hand-written parser for the common shape of one JSON Lines op, as the simulator writes it:
+//! plain strings, integers, `null`, transaction micro-ops `r`/`w`/`append` with scalar values,
+//! and the native fields. It allocates only the op's micro-op and version lists.
+//!
+//! It accepts a strict subset of what the serde parser in `history.rs` accepts and builds the
+//! identical op; anything else (escapes, floats, lists, range reads, unknown or repeated
+//! fields, `value` before `f`, meta lines, any error) makes it return `None`, and the line is
+//! parsed again by the serde parser, which gives the same result or the precise error.
+
+use compact_str::CompactString;
+
+use crate::history::{Function, MicroOp, Op, OpType, OpValue, Process, ReadValue, Scalar, Version};
+
+/// Parses one trimmed line as an op, or returns `None` when the line is not in the subset.
+pub(crate) fn op(line: &str) -> Option<Op> {
+    let mut p = Parser {
+        text: line,
+        bytes: line.as_bytes(),
+        at: 0,
+    };
+    let op = p.op()?;
+    p.ws();
+    (p.at == p.bytes.len()).then_some(op)
+}
+
+/// A cursor over the line.
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Parser<'a> {
+    /// Skips JSON whitespace.
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// Consumes `b` after optional whitespace.
+    fn eat(&mut self, b: u8) -> Option<()> {
+        self.ws();
+        (self.bytes.get(self.at) == Some(&b)).then(|| self.at += 1)
+    }
+
+    /// The next non-whitespace byte, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.bytes.get(self.at).copied()
+    }
+
+    /// Consumes a literal word (`null`, `true`, `false`).
+    fn word(&mut self, w: &str) -> Option<()> {
+        self.ws();
+        self.bytes[self.at..]
+            .starts_with(w.as_bytes())
+            .then(|| self.at += w.len())
+    }
+
+    /// A string without escapes or control characters.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.at;
+        loop {
+            match *self.bytes.get(self.at)? {
+                b'"' => break,
+                b'\\' | 0..=0x1f => return None,
+                _ => self.at += 1,
+            }
+        }
+        let s = self.text.get(start..self.at)?;
+        self.at += 1;
+        Some(s)
+    }
+
+    /// A non-negative integer without leading zeros, exponent or fraction, that fits in a u64.
+    fn uint(&mut self) -> Option<u64> {
+        self.ws();
+        let start = self.at;
+        let mut v: u64 = 0;
+        while let Some(&d @ b'0'..=b'9') = self.bytes.get(self.at) {
+            v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+            self.at += 1;
+        }
+        let len = self.at - start;
+        if len == 0 || (len > 1 && self.bytes[start] == b'0') {
+            return None;
+        }
+        match self.bytes.get(self.at) {
+            Some(b'.' | b'e' | b'E') => None,
+            _ => Some(v),
+        }
+    }
+
+    /// `null` or a non-negative integer.
+    fn opt_uint(&mut self) -> Option<Option<u64>> {
+        if self.peek()? == b'n' {
+            self.word("null").map(|()| None)
+        } else {
+            self.uint().map(Some)
+        }
+    }
+
+    /// A scalar: `null`, a boolean, an integer that fits in an i64, or a plain string.
+    fn scalar(&mut self) -> Option<Scalar> {
+        match self.peek()? {
+            b'n' => self.word("null").map(|()| Scalar::Null),
+            b't' => self.word("true").map(|()| Scalar::Bool(true)),
+            b'f' => self.word("false").map(|()| Scalar::Bool(false)),
+            b'"' => self.string().map(|s| Scalar::Str(CompactString::from(s))),
+            b'-' => {
+                self.at += 1;
+                let v = self.uint()?;
+                if v == 0 {
+                    return None;
+                }
+                0i64.checked_sub_unsigned(v).map(Scalar::Int)
+            }
+            _ => i64::try_from(self.uint()?).ok().map(Scalar::Int),
+        }
+    }
+
+    /// One micro-op `[f, key, value]` with `f` one of `r`, `w`, `append` and scalar values.
+    fn micro_op(&mut self) -> Option<MicroOp> {
+        self.eat(b'[')?;
+        let f = self.string()?;
+        self.eat(b',')?;
+        let key = self.scalar()?;
+        self.eat(b',')?;
+        let value = self.scalar()?;
+        self.eat(b']')?;
+        match f {
+            "r" => Some(MicroOp::Read {
+                key,
+                value: ReadValue::Scalar(value),
+            }),
+            "w" => Some(MicroOp::Write { key, value }),
+            "append" => Some(MicroOp::Append { key, element: value }),
+            _ => None,
+        }
+    }
+
+    /// A JSON array, each element read by `item`.
+    fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        self.eat(b'[')?;
+        let mut out = Vec::with_capacity(4);
+        if self.peek()? == b']' {
+            self.at += 1;
+            return Some(out);
+        }
+        loop {
+            out.push(item(self)?);
+            match self.peek()? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Some(out);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A transaction's value: `null` or a list of micro-ops.
+    fn txn_value(&mut self) -> Option<OpValue> {
+        if self.peek()? == b'n' {
+            return self.word("null").map(|()| OpValue::Null);
+        }
+        self.array(Self::micro_op).map(OpValue::Txn)
+    }
+
+    /// One entry of `versions`: `null`, a sequence number or `"own"`.
+    fn version(&mut self) -> Option<Version> {
+        match self.peek()? {
+            b'n' => self.word("null").map(|()| Version::Absent),
+            b'"' => (self.string()? == "own").then_some(Version::Own),
+            _ => self.uint().map(Version::Seq),
+        }
+    }
+
+    /// The op object, field by field; each field at most once.
+    fn op(&mut self) -> Option<Op> {
+        self.eat(b'{')?;
+        let mut index = None;
+        let mut process = None;
+        let mut op_type = None;
+        let mut f: Option<Function> = None;
+        let mut value = None;
+        let mut time = None;
+        let mut snapshot = None;
+        let mut commit_seq = None;
+        let mut versions = None;
+        let mut error = None;
+        if self.peek()? == b'}' {
+            return None;
+        }
+        loop {
+            let name = self.string()?;
+            self.eat(b':')?;
+            match name {
+                "index" if index.is_none() => index = Some(self.uint()?),
+                "process" if process.is_none() => {
+                    process = Some(if self.peek()? == b'"' {
+                        (self.string()? == "nemesis").then_some(Process::Nemesis)?
+                    } else {
+                        Process::Client(self.uint()?)
+                    });
+                }
+                "type" if op_type.is_none() => {
+                    op_type = Some(match self.string()? {
+                        "invoke" => OpType::Invoke,
+                        "ok" => OpType::Ok,
+                        "fail" => OpType::Fail,
+                        "info" => OpType::Info,
+                        _ => return None,
+                    });
+                }
+                "f" if f.is_none() => f = Some(Function::from_name(self.string()?)),
+                "value" if value.is_none() && f == Some(Function::Txn) => value = Some(self.txn_value()?),
+                "time" if time.is_none() => time = Some(self.opt_uint()?),
+                "snapshot" if snapshot.is_none() => snapshot = Some(self.opt_uint()?),
+                "commit_seq" if commit_seq.is_none() => commit_seq = Some(self.opt_uint()?),
+                "versions" if versions.is_none() => {
+                    versions = Some(if self.peek()? == b'n' {
+                        self.word("null").map(|()| None)?
+                    } else {
+                        Some(self.array(Self::version)?)
+                    });
+                }
+                "error" if error.is_none() => {
+                    error = Some(if self.peek()? == b'n' {
+                        self.word("null").map(|()| None)?
+                    } else {
+                        Some(self.string()?.to_string())
+                    });
+                }
+                _ => return None,
+            }
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+        let mut op = Op::new(index?, process?, op_type?, f?, value.unwrap_or(OpValue::Null));
+        op.time = time.flatten();
+        op.snapshot = snapshot.flatten();
+        op.commit_seq = commit_seq.flatten();
+        op.versions = versions.flatten();
+        op.error = error.flatten();
+        Some(op)
+    }
+}
