@@ -56,7 +56,7 @@ pub fn sim_scenario(txns: u64, crash: f64) -> Scenario {
         name: "bench".into(),
         store: crate::scenario::StoreConfig {
             ring_capacity: 1024,
-            checkpoint_wal_bytes: 64 << 20,
+            checkpoint_wal_bytes: 4 << 20,
         },
         workload: crate::scenario::WorkloadConfig {
             agents: 4,
@@ -122,6 +122,17 @@ pub fn explore_seeds_per_s(seeds: u64, jobs: usize) -> f64 {
     summary.seeds as f64 / secs
 }
 
+/// Unique states per second of the model checker on the 3-agent x
+/// 1-transaction x 2-account x 1-crash configuration.
+pub fn model_states_per_s(threads: usize) -> f64 {
+    let config = crate::model::Config {
+        agents: 3,
+        ..crate::model::Config::default()
+    };
+    let report = crate::model::check(&config, threads);
+    report.unique_states as f64 / report.seconds
+}
+
 /// One named figure: its repetitions.
 pub struct Figure {
     /// The name fixed in the command-line spec.
@@ -183,6 +194,7 @@ pub fn measure(sizes: Sizes, progress: &dyn Fn(&str)) -> Vec<Figure> {
     rep("explore_seeds_per_s_all", &mut || {
         explore_seeds_per_s(sizes.seeds, all)
     });
+    rep("model_states_per_s", &mut || model_states_per_s(all));
     rep("fsync_commits_per_s", &mut || {
         engine::bench::on_disk(SyncPolicy::EveryCommit, 1, sizes.fsync_commits)
     });

@@ -104,8 +104,9 @@ impl Recorder {
                 other => other.clone(),
             })
             .collect();
-        let slot = self.history.ops.partition_point(|op| op.index < invoke);
-        let invoked = &mut self.history.ops[slot];
+        // Every index is given to exactly one op, pushed in order, so an op's
+        // index is its position.
+        let invoked = &mut self.history.ops[usize::try_from(invoke).expect("an index fits memory")];
         assert_eq!(invoked.index, invoke, "the invoke was recorded");
         assert_eq!(invoked.op_type, OpType::Invoke);
         invoked.value = OpValue::Txn(invoke_value);
