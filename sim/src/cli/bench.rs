@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::Args;
 use sim::bench::{measure, Sizes};
 
+use super::style::table;
+
 /// Arguments of `occsim bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -35,22 +37,19 @@ pub fn run_cmd(args: &BenchArgs) -> ExitCode {
             .iter()
             .find(|f| f.name == "engine_txn_per_s")
             .map(|f| f.median());
-        println!(
-            "{:<28} {:>14} {:>8} {:>10}",
-            "figure", "median", "spread", "vs engine"
-        );
+        let mut t = table(&["figure", "median", "spread", "vs engine"]);
         for f in &figures {
             let ratio = engine
                 .map(|e| format!("{:.2}", f.median() / e))
                 .unwrap_or_default();
-            println!(
-                "{:<28} {:>14.0} {:>8.2} {:>10}",
-                f.name,
-                f.median(),
-                f.spread(),
-                ratio
-            );
+            t.add_row(vec![
+                f.name.to_owned(),
+                format!("{:.0}", f.median()),
+                format!("{:.2}", f.spread()),
+                ratio,
+            ]);
         }
+        println!("{t}");
     }
     ExitCode::SUCCESS
 }

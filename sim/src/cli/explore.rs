@@ -12,6 +12,7 @@ use sim::explore::{explore, ExploreSpec, Summary};
 use sim::report::{self, Report};
 
 use super::run::{load_scenario, parse_mutant};
+use super::style::{table, verdict};
 use super::{bad_input, EXIT_VALID, EXIT_VIOLATION};
 
 /// Arguments of `occsim explore`.
@@ -162,18 +163,27 @@ pub fn run_cmd(args: &ExploreArgs) -> ExitCode {
 }
 
 fn print_summary(s: &Summary, out: &std::path::Path, args: &ExploreArgs) {
+    let failing = format!("{} failing", s.failures);
     println!(
-        "explored {} seeds in {:.1}s ({:.1} seeds/s), {} transactions; {} failing",
-        s.seeds, s.seconds, s.seeds_per_second, s.txns, s.failures
+        "explored {} seeds in {:.1}s ({:.1} seeds/s), {} transactions; {}",
+        s.seeds,
+        s.seconds,
+        s.seeds_per_second,
+        s.txns,
+        verdict(&failing, s.failures == 0)
     );
     if s.duration_limited {
         println!("  (stopped by --duration: the result depends on speed)");
     }
-    for (check, n) in &s.by_check {
-        println!("  check {check}: {n} seeds");
-    }
-    for (kind, n) in &s.by_kind {
-        println!("  kind {kind}: {n} seeds");
+    if s.failures > 0 {
+        let mut t = table(&["check", "kind", "failing seeds"]);
+        for (check, n) in &s.by_check {
+            t.add_row(vec![check.clone(), String::new(), n.to_string()]);
+        }
+        for (kind, n) in &s.by_kind {
+            t.add_row(vec![String::new(), kind.clone(), n.to_string()]);
+        }
+        println!("{t}");
     }
     if let Some(first) = s.first_failing_seed {
         let swarm = if args.swarm { " --swarm" } else { "" };
@@ -181,6 +191,9 @@ fn print_summary(s: &Summary, out: &std::path::Path, args: &ExploreArgs) {
         println!("  first failing seed: {first}  (occsim run{swarm}{mutant} --seed {first})");
         println!("  reports: {}/", out.display());
     }
-    let events: Vec<String> = s.rare_events.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    println!("  reached: {}", events.join(", "));
+    let mut t = table(&["reached", "times"]);
+    for (event, n) in &s.rare_events {
+        t.add_row(vec![event.clone(), n.to_string()]);
+    }
+    println!("{t}");
 }

@@ -13,6 +13,7 @@ pub mod replay;
 pub mod run;
 pub mod serve;
 pub mod shrink;
+pub mod style;
 pub mod values;
 
 use std::process::ExitCode;

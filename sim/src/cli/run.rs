@@ -10,6 +10,7 @@ use sim::report::{self, Report};
 use sim::run::{run, RunResult, RunSpec};
 use sim::scenario::Scenario;
 
+use super::style::verdict;
 use super::{bad_input, EXIT_VALID, EXIT_VIOLATION};
 
 /// Arguments of `occsim run`.
@@ -140,9 +141,10 @@ pub fn print_summary(report: &Report, result: &RunResult) {
         s.crashes, s.crashes_with_unsynced_data, s.torn_writes, s.recoveries, s.fsync_failures, s.bit_flips, s.corruption_detected
     );
     if result.verdict.valid {
-        println!("  verdict: valid");
+        println!("  verdict: {}", verdict("valid", true));
     } else {
-        println!("  verdict: INVALID: {}", result.verdict.anomaly_types.join(", "));
+        let kinds = format!("INVALID: {}", result.verdict.anomaly_types.join(", "));
+        println!("  verdict: {}", verdict(&kinds, false));
         for v in result.verdict.violations.iter().take(5) {
             println!("    [{}] {}: {}", v.check, v.kind, v.explanation);
         }
