@@ -138,7 +138,12 @@ impl Mvcc {
     /// version present.
     pub fn apply(&mut self, seq: u64, writes: &BTreeMap<Bytes, Option<Bytes>>) {
         for (key, value) in writes {
-            let chain = self.chain_mut(key);
+            // Most commits update existing keys: look up before paying for
+            // the owned key an insert needs.
+            let chain = match self.keys.get_mut(key.as_ref()) {
+                Some(chain) => chain,
+                None => self.chain_mut(key),
+            };
             if let Some((last, _)) = chain.versions.last() {
                 assert!(*last < seq, "versions of a key are installed in commit order");
             }

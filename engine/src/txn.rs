@@ -43,15 +43,27 @@ impl Txn {
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         check_key(key)?;
         check_value(value)?;
-        self.writes.insert(Bytes::from(key), Some(Bytes::from(value)));
+        let key = self.shared_key(key);
+        self.writes.insert(key, Some(Bytes::from(value)));
         Ok(())
     }
 
     /// Buffers a delete.
     pub fn delete(&mut self, key: &[u8]) -> Result<()> {
         check_key(key)?;
-        self.writes.insert(Bytes::from(key), None);
+        let key = self.shared_key(key);
+        self.writes.insert(key, None);
         Ok(())
+    }
+
+    /// The key as shared bytes, reusing the read set's copy when the key
+    /// was read first (the common read-modify-write), so a write does not
+    /// allocate the key again.
+    fn shared_key(&self, key: &[u8]) -> Bytes {
+        match self.reads.get_key_value(key) {
+            Some((shared, _)) => shared.clone(),
+            None => Bytes::from(key),
+        }
     }
 
     /// Whether the transaction has buffered no write.
