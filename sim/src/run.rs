@@ -450,8 +450,9 @@ impl Sim {
             serde_json::json!({ "step": self.stats.steps }),
         );
         for who in 0..self.agents.len() {
+            // A transaction open at a crash: its outcome is unknown.
             if let Some(t) = self.agents[who].running.take() {
-                self.complete_in_flight(who, t);
+                self.complete(who, t, Completion::Info("crash"));
             }
         }
         match Core::open(SimDisk::from_image(image), self.options.clone()) {
@@ -493,24 +494,6 @@ impl Sim {
             }
             Err(e) => panic!("recovery from a crash image failed with {e}"),
         }
-    }
-
-    /// A transaction open at a crash: its outcome is unknown.
-    fn complete_in_flight(&mut self, who: usize, t: Running) {
-        let agent_id = u64::from(self.agents[who].id);
-        let completion = Completion::Info("crash");
-        self.recorder.complete(
-            t.invoke,
-            agent_id,
-            self.now,
-            t.mops,
-            t.versions,
-            t.snapshot,
-            &completion,
-            &mut self.trace,
-        );
-        self.stats.txns += 1;
-        self.stats.indeterminate += 1;
     }
 
     fn finish(mut self, end: End) -> RunResult {
