@@ -86,8 +86,8 @@ pub enum ReportError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The file is not a report.
-    #[error("{path}: not an occsim report: {message}")]
+    /// The file is not what it should be (a report, a choices file).
+    #[error("{path}: {message}")]
     Format {
         /// The file.
         path: String,
@@ -127,15 +127,7 @@ impl Report {
 
     /// Reads a report.
     pub fn read(path: &Path) -> Result<Self, ReportError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
-            path: shown.clone(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|e| ReportError::Format {
-            path: shown,
-            message: e.to_string(),
-        })
+        read_json(path, "not an occsim report")
     }
 
     /// The decision sequence the report points to, if any.
@@ -150,6 +142,12 @@ impl Report {
 
 /// Reads a decision-sequence file: a JSON array of `[stream, value]`.
 pub fn read_choices(path: &Path) -> Result<Vec<Choice>, ReportError> {
+    read_json(path, "a choices file is a JSON array of [stream, value] pairs")
+}
+
+/// Reads and parses a JSON file, naming the file and `what` it should be
+/// in the error.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, ReportError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
         path: shown.clone(),
@@ -157,7 +155,7 @@ pub fn read_choices(path: &Path) -> Result<Vec<Choice>, ReportError> {
     })?;
     serde_json::from_str(&text).map_err(|e| ReportError::Format {
         path: shown,
-        message: format!("a choices file is a JSON array of [stream, value] pairs: {e}"),
+        message: format!("{what}: {e}"),
     })
 }
 

@@ -327,19 +327,7 @@ impl Sim {
         }
         let txn = t.txn.take().expect("begun");
         let seq = core.commit(&txn).expect("the setup commits on a fresh store").seq;
-        let completion = Completion::Ok { commit_seq: seq };
-        self.recorder.complete(
-            t.invoke,
-            process,
-            self.now,
-            t.mops,
-            t.versions,
-            t.snapshot,
-            &completion,
-            &mut self.trace,
-        );
-        self.stats.txns += 1;
-        self.stats.committed += 1;
+        self.record(process, t, &Completion::Ok { commit_seq: seq });
     }
 
     /// Picks a ready agent and runs one engine call of it.
@@ -392,14 +380,29 @@ impl Sim {
     /// it aborted and has retries left.
     fn complete(&mut self, who: usize, t: Running, completion: Completion) {
         let agent_id = u64::from(self.agents[who].id);
+        let (kind, retries) = (t.kind, t.retries);
+        self.record(agent_id, t, &completion);
+        if let Completion::Fail(reason) = completion {
+            let w = &self.spec.scenario.workload;
+            if retries < w.max_retries && reason != "unavailable" {
+                let backoff = w.backoff_ticks << retries.min(10);
+                let agent = &mut self.agents[who];
+                agent.wake = self.now + 1 + self.d.choose(Stream::Scheduler, backoff + 1);
+                agent.retry = Some((kind, retries + 1));
+            }
+        }
+    }
+
+    /// Records a transaction's completion in the history and counts it.
+    fn record(&mut self, process: u64, t: Running, completion: &Completion) {
         self.recorder.complete(
             t.invoke,
-            agent_id,
+            process,
             self.now,
             t.mops,
             t.versions,
             t.snapshot,
-            &completion,
+            completion,
             &mut self.trace,
         );
         self.stats.txns += 1;
@@ -408,18 +411,11 @@ impl Sim {
             Completion::Info(_) => self.stats.indeterminate += 1,
             Completion::Fail(reason) => {
                 let a = &mut self.stats.aborted;
-                match reason {
+                match *reason {
                     "conflict" => a.conflict += 1,
                     "snapshot_too_old" => a.snapshot_too_old += 1,
                     "check_failed" => a.check_failed += 1,
                     _ => a.unavailable += 1,
-                }
-                let w = &self.spec.scenario.workload;
-                if t.retries < w.max_retries && reason != "unavailable" {
-                    let backoff = w.backoff_ticks << t.retries.min(10);
-                    let agent = &mut self.agents[who];
-                    agent.wake = self.now + 1 + self.d.choose(Stream::Scheduler, backoff + 1);
-                    agent.retry = Some((t.kind, t.retries + 1));
                 }
             }
         }

@@ -101,9 +101,9 @@ impl Shrinker {
         true
     }
 
-    fn shrink_config(&mut self, steps: &[ConfigStep]) -> bool {
+    fn shrink_config(&mut self, groups: &[&[ConfigStep]]) -> bool {
         let mut progress = false;
-        for step in steps {
+        for step in groups.iter().flat_map(|g| g.iter()) {
             loop {
                 let mut c = self.best.clone();
                 if !step(&mut c.config) || !self.try_keep(c) {
@@ -238,13 +238,12 @@ fn drop_workload(s: &mut Scenario) -> bool {
     true
 }
 
-/// Shrinks a failing candidate within `budget` runs. Returns `None` if the
-/// candidate does not fail with `target` to begin with.
 /// One way to make a configuration smaller; false when it cannot.
 type ConfigStep = fn(&mut Scenario) -> bool;
 
-/// Shrinks the run's shape first: fewer transactions and agents.
-const SHAPE_FIRST: [ConfigStep; 12] = [
+/// Steps that make the run's shape smaller: fewer transactions, agents,
+/// accounts, workloads; a smaller ring.
+const SHAPE: [ConfigStep; 8] = [
     |s| halve(&mut s.workload.txns_per_agent, 1),
     |s| halve(&mut s.workload.agents, 1),
     |s| dec(&mut s.workload.agents, 1),
@@ -253,26 +252,14 @@ const SHAPE_FIRST: [ConfigStep; 12] = [
     |s| dec(&mut s.workload.accounts, 2),
     |s| halve_usize(&mut s.store.ring_capacity),
     |s| drop_workload(s),
-    |s| halve(&mut s.workload.max_retries, 0),
-    |s| zero(&mut s.faults.bit_flip),
-    |s| zero(&mut s.faults.fsync_failure),
-    |s| zero(&mut s.faults.crash),
 ];
 
-/// Removes retries and faults first, then shrinks the shape.
-const NOISE_FIRST: [ConfigStep; 12] = [
+/// Steps that remove noise: retries and faults.
+const NOISE: [ConfigStep; 4] = [
     |s| halve(&mut s.workload.max_retries, 0),
     |s| zero(&mut s.faults.bit_flip),
     |s| zero(&mut s.faults.fsync_failure),
     |s| zero(&mut s.faults.crash),
-    |s| halve(&mut s.workload.txns_per_agent, 1),
-    |s| halve(&mut s.workload.agents, 1),
-    |s| dec(&mut s.workload.agents, 1),
-    |s| dec(&mut s.workload.txns_per_agent, 1),
-    |s| halve(&mut s.workload.accounts, 2),
-    |s| dec(&mut s.workload.accounts, 2),
-    |s| halve_usize(&mut s.store.ring_capacity),
-    |s| drop_workload(s),
 ];
 
 /// Shrinks a failing candidate within `budget` runs per strategy. Greedy
@@ -286,7 +273,7 @@ pub fn shrink(start: Candidate, target: &Target, budget: u64) -> Option<Shrunk> 
     }
     let mut best: Option<Shrunk> = None;
     let mut attempts = 1;
-    for order in [&SHAPE_FIRST, &NOISE_FIRST] {
+    for order in [[&SHAPE[..], &NOISE[..]], [&NOISE[..], &SHAPE[..]]] {
         let mut s = Shrinker {
             target: target.clone(),
             best: start.clone(),
@@ -295,7 +282,7 @@ pub fn shrink(start: Candidate, target: &Target, budget: u64) -> Option<Shrunk> 
             budget,
         };
         loop {
-            let a = s.shrink_config(order);
+            let a = s.shrink_config(&order);
             let b = s.shrink_choices();
             if !(a || b) || s.attempts >= s.budget {
                 break;
