@@ -6,8 +6,9 @@
 //! Then the same transfers on a real temporary directory with an fsync per
 //! commit, and with group commit from 8 threads.
 //!
-//! `cargo run --release -p engine --example bench_engine [--quick]`
-//! Prints the median of several repetitions and the spread (max/min).
+//! `cargo run --release -p engine --example bench_engine [--quick] [--in-memory]`
+//! Prints the median of several repetitions and the spread (max/min);
+//! `--in-memory` skips the real-directory figures.
 
 use engine::bench::{in_memory, on_disk};
 use engine::SyncPolicy;
@@ -27,6 +28,9 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (mem_txns, reps) = if quick { (200_000, 3) } else { (2_000_000, 5) };
     report("in-memory transfers, 1 thread", reps, || in_memory(mem_txns));
+    if std::env::args().any(|a| a == "--in-memory") {
+        return;
+    }
     report("real dir, fsync every commit, 1 thread", 3, || {
         on_disk(SyncPolicy::EveryCommit, 1, 300)
     });

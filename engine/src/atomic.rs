@@ -6,10 +6,9 @@
 //! nothing is applied. All mutations share one versionstamp, and the commit
 //! goes through the same WAL and commit log as an interactive one.
 
-use std::collections::BTreeMap;
-
 use crate::core::Core;
 use crate::error::{Error, Result};
+use crate::key_map::KeyMap;
 use crate::limits::{check_key, check_value, MAX_CHECKS, MAX_GET_MANY_KEYS, MAX_MUTATIONS};
 use crate::storage::Storage;
 use crate::versionstamp::Versionstamp;
@@ -214,7 +213,7 @@ impl<S: Storage> Core<S> {
                 return Ok(AtomicResult::CheckFailed);
             }
         }
-        let mut writes: BTreeMap<Bytes, Option<Bytes>> = BTreeMap::new();
+        let mut writes: KeyMap<Option<Bytes>> = KeyMap::new();
         for (key, mutation) in &op.mutations {
             let current = match writes.get(key) {
                 Some(pending) => pending.clone(),

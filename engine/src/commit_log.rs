@@ -10,18 +10,34 @@
 
 use std::collections::VecDeque;
 
+use smallvec::SmallVec;
+
 use crate::error::{Error, Result};
 use crate::mutant::Mutant;
 use crate::txn::Txn;
 use crate::Bytes;
 
+/// Keys of a summary kept inline: most commits write a few keys, and the
+/// ring then holds its summaries without one allocation each.
+const INLINE_KEYS: usize = 2;
+
 /// What the log remembers about one commit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Summary {
+    pub(crate) seq: u64,
+    pub(crate) keys: SmallVec<[Bytes; INLINE_KEYS]>,
+}
+
+impl Summary {
     /// The commit's sequence number.
-    pub seq: u64,
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
     /// The keys it wrote, in key order.
-    pub keys: Vec<Bytes>,
+    pub fn keys(&self) -> &[Bytes] {
+        &self.keys
+    }
 }
 
 /// The ring of summaries.
@@ -134,7 +150,7 @@ mod tests {
     fn summary(seq: u64, keys: &[&str]) -> Summary {
         Summary {
             seq,
-            keys: keys.iter().map(|k| Bytes::from(k.as_bytes())).collect(),
+            keys: keys.iter().map(|k| Bytes::from(*k)).collect(),
         }
     }
 

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use crate::commit_log::{CommitLog, Summary};
 use crate::error::{Error, IoError, Result};
 use crate::files;
+use crate::key_map::KeyMap;
 use crate::limits::check_key;
 use crate::mutant::Mutant;
 use crate::mvcc::{Lookup, Mvcc};
@@ -249,7 +250,7 @@ impl<S: Storage> Core<S> {
     /// Writes, syncs and applies one validated commit; returns its sequence
     /// number. Steps 4 of the commit protocol, shared by interactive and
     /// atomic commits.
-    pub(crate) fn write_commit(&mut self, writes: &BTreeMap<Bytes, Option<Bytes>>) -> Result<u64> {
+    pub(crate) fn write_commit(&mut self, writes: &KeyMap<Option<Bytes>>) -> Result<u64> {
         assert!(!writes.is_empty(), "only writing commits get a sequence number");
         assert!(!self.poisoned, "a poisoned store writes nothing");
         if self.sync_owed {
@@ -299,7 +300,7 @@ impl<S: Storage> Core<S> {
         Error::Io(err)
     }
 
-    fn apply(&mut self, seq: u64, writes: &BTreeMap<Bytes, Option<Bytes>>) {
+    fn apply(&mut self, seq: u64, writes: &KeyMap<Option<Bytes>>) {
         self.mvcc.apply(seq, writes);
         let summary = Summary {
             seq,

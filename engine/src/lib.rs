@@ -25,12 +25,14 @@
 
 mod atomic;
 pub mod bench;
+mod bytes;
 mod checkpoint;
 mod commit_log;
 mod core;
 mod db;
 mod error;
 pub mod files;
+mod key_map;
 mod limits;
 mod mutant;
 mod mvcc;
@@ -45,6 +47,7 @@ pub mod wal;
 pub use crate::atomic::{
     AtomicOp, AtomicResult, KvEntry, Mutation, MAX_TOTAL_KEY_BYTES, MAX_TOTAL_MUTATION_BYTES,
 };
+pub use crate::bytes::Bytes;
 pub use crate::commit_log::{CommitLog, Summary};
 pub use crate::core::{Committed, Core, ListEntry, Read, ReadSource};
 pub use crate::db::{Atomic, Db, Transaction};
@@ -57,7 +60,3 @@ pub use crate::recovery::RecoveryReport;
 pub use crate::storage::{DirStorage, MemDisk, MemFile, SendStorage, Storage};
 pub use crate::txn::Txn;
 pub use crate::versionstamp::Versionstamp;
-
-/// Immutable shared bytes: keys and values. Cloning one is a reference
-/// count increment, which keeps cloning a whole store cheap.
-pub type Bytes = std::sync::Arc<[u8]>;

@@ -8,20 +8,28 @@
 //! `Reclaimed` (the caller turns it into `SnapshotTooOld`); it never returns
 //! a version other than the newest one <= S.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 use std::ops::Bound;
 
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
+use crate::key_map::KeyMap;
 use crate::mutant::Mutant;
 use crate::range::KeyRange;
 use crate::Bytes;
 
+/// Versions of a key kept inline in its hash table entry: in steady state a
+/// key has its current version, plus the one before while the commit that
+/// replaced it is still in the commit log, so most reads and reclaims touch
+/// no memory outside the table.
+const INLINE_VERSIONS: usize = 2;
+
 /// The versions of one key, oldest first. A `None` value is a delete.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 struct Chain {
-    versions: Vec<(u64, Option<Bytes>)>,
+    versions: SmallVec<[(u64, Option<Bytes>); INLINE_VERSIONS]>,
     /// Whether older versions of this key were reclaimed.
     pruned: bool,
 }
@@ -73,7 +81,11 @@ impl Mvcc {
     /// key when the key has versions (so a read set can share it rather
     /// than copy it).
     pub fn get(&self, key: &[u8], snapshot: u64) -> (Option<&Bytes>, Lookup) {
-        let Some((stored, chain)) = self.keys.get_key_value(key) else {
+        let found = match Bytes::inline(key) {
+            Some(probe) => self.keys.get_key_value(&probe),
+            None => self.keys.get_key_value(key),
+        };
+        let Some((stored, chain)) = found else {
             let lookup = if snapshot < self.dropped_below {
                 Lookup::Reclaimed
             } else {
@@ -136,11 +148,11 @@ impl Mvcc {
 
     /// Installs the writes of commit `seq`, which must be newer than every
     /// version present.
-    pub fn apply(&mut self, seq: u64, writes: &BTreeMap<Bytes, Option<Bytes>>) {
+    pub fn apply(&mut self, seq: u64, writes: &KeyMap<Option<Bytes>>) {
         for (key, value) in writes {
             // Most commits update existing keys: look up before paying for
             // the owned key an insert needs.
-            let chain = match self.keys.get_mut(key.as_ref()) {
+            let chain = match self.keys.get_mut(key) {
                 Some(chain) => chain,
                 None => self.chain_mut(key),
             };
@@ -168,6 +180,9 @@ impl Mvcc {
             }
             if keep_from > 0 {
                 chain.versions.drain(..keep_from);
+                if chain.versions.len() <= INLINE_VERSIONS {
+                    chain.versions.shrink_to_fit();
+                }
                 chain.pruned = mutant != Some(Mutant::EarlyGc);
             }
             let only_tombstone = chain.versions.len() == 1 && chain.versions[0].1.is_none();
@@ -203,7 +218,7 @@ impl Mvcc {
     pub fn collapse(&mut self, horizon: u64) {
         self.keys.retain(|_, chain| {
             let newest = chain.versions.pop().expect("chains are never empty");
-            chain.versions = vec![newest];
+            chain.versions = SmallVec::from_elem(newest, 1);
             chain.pruned = false;
             chain.versions[0].1.is_some()
         });

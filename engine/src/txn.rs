@@ -4,9 +4,8 @@
 //! checker can clone an agent's open transaction along with the store. The
 //! store's methods take it by reference to read and validate.
 
-use std::collections::BTreeMap;
-
 use crate::error::Result;
+use crate::key_map::KeyMap;
 use crate::limits::{check_key, check_value};
 use crate::range::KeyRange;
 use crate::Bytes;
@@ -16,20 +15,20 @@ use crate::Bytes;
 pub struct Txn {
     pub(crate) snapshot: u64,
     /// Keys read from the snapshot, with the version seen (`None` = absent).
-    pub(crate) reads: BTreeMap<Bytes, Option<u64>>,
+    pub(crate) reads: KeyMap<Option<u64>>,
     /// Ranges listed: a commit into one after the snapshot is a conflict.
     pub(crate) ranges: Vec<KeyRange>,
     /// Buffered writes; `None` is a delete.
-    pub(crate) writes: BTreeMap<Bytes, Option<Bytes>>,
+    pub(crate) writes: KeyMap<Option<Bytes>>,
 }
 
 impl Txn {
     pub(crate) fn new(snapshot: u64) -> Self {
         Txn {
             snapshot,
-            reads: BTreeMap::new(),
+            reads: KeyMap::new(),
             ranges: Vec::new(),
-            writes: BTreeMap::new(),
+            writes: KeyMap::new(),
         }
     }
 
@@ -56,9 +55,9 @@ impl Txn {
         Ok(())
     }
 
-    /// The key as shared bytes, reusing the read set's copy when the key
-    /// was read first (the common read-modify-write), so a write does not
-    /// allocate the key again.
+    /// The key as stored bytes, reusing the read set's copy when the key
+    /// was read first (the common read-modify-write), so a long key is not
+    /// allocated again.
     fn shared_key(&self, key: &[u8]) -> Bytes {
         match self.reads.get_key_value(key) {
             Some((shared, _)) => shared.clone(),

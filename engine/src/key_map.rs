@@ -1,0 +1,126 @@
+//! A small map from keys to values, kept sorted by key in one vector.
+//!
+//! A transaction's read and write sets usually hold a handful of keys. A
+//! sorted vector with a few entries inline costs no allocation and one
+//! binary search per lookup, where an ordered tree allocates a node and
+//! chases pointers; it still iterates in key order (the WAL writes a
+//! commit's records in key order) and two maps with the same entries are
+//! equal and hash alike, whatever order they were built in.
+
+use smallvec::SmallVec;
+
+use crate::Bytes;
+
+/// Entries kept inline before the map spills to the heap.
+const INLINE_ENTRIES: usize = 4;
+
+/// A map from keys to `V`, sorted by key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct KeyMap<V> {
+    entries: SmallVec<[(Bytes, V); INLINE_ENTRIES]>,
+}
+
+impl<V> KeyMap<V> {
+    /// An empty map.
+    pub fn new() -> Self {
+        KeyMap {
+            entries: SmallVec::new(),
+        }
+    }
+
+    #[inline]
+    fn find(&self, key: &[u8]) -> Result<usize, usize> {
+        match Bytes::inline(key) {
+            Some(probe) => self.entries.binary_search_by(|(k, _)| k.cmp(&probe)),
+            None => self.entries.binary_search_by(|(k, _)| k.as_slice().cmp(key)),
+        }
+    }
+
+    /// The value of `key`.
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Option<&V> {
+        self.find(key).ok().map(|at| &self.entries[at].1)
+    }
+
+    /// The stored key and value of `key`.
+    pub fn get_key_value(&self, key: &[u8]) -> Option<(&Bytes, &V)> {
+        self.find(key).ok().map(|at| {
+            let (k, v) = &self.entries[at];
+            (k, v)
+        })
+    }
+
+    /// Whether `key` has an entry.
+    #[inline]
+    pub fn contains_key(&self, key: &[u8]) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// Sets the value of `key`, replacing any earlier one.
+    pub fn insert(&mut self, key: Bytes, value: V) {
+        match self.entries.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(at) => self.entries[at].1 = value,
+            Err(at) => self.entries.insert(at, (key, value)),
+        }
+        debug_assert!(self.entries.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    /// The entries in key order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Bytes, &V)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The keys in order.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &Bytes> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    /// How many entries the map holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl<'a, V> IntoIterator for &'a KeyMap<V> {
+    type Item = (&'a Bytes, &'a V);
+    type IntoIter =
+        std::iter::Map<std::slice::Iter<'a, (Bytes, V)>, fn(&'a (Bytes, V)) -> (&'a Bytes, &'a V)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_stay_sorted_and_unique_whatever_the_insertion_order() {
+        let mut a = KeyMap::new();
+        let mut b = KeyMap::new();
+        for (i, k) in ["m", "c", "x", "a", "q", "c"].iter().enumerate() {
+            a.insert(Bytes::from(*k), i);
+        }
+        for (i, k) in ["c", "a", "q", "x", "m"].iter().enumerate() {
+            b.insert(Bytes::from(*k), i);
+        }
+        let keys: Vec<&[u8]> = a.keys().map(|k| k.as_slice()).collect();
+        assert_eq!(keys, [b"a", b"c", b"m", b"q", b"x"].map(|k| &k[..]));
+        assert_eq!(a.get(b"c"), Some(&5), "a second insert replaces the value");
+        assert_eq!(a.get(b"b"), None);
+        assert!(!a.contains_key(b"z"));
+        assert_eq!(a.len(), 5);
+        assert_ne!(a, b, "values differ");
+        let mut b2 = b.clone();
+        for (k, v) in a.iter() {
+            b2.insert(k.clone(), *v);
+        }
+        assert_eq!(a, b2, "same entries, built in another order, are equal");
+    }
+}
