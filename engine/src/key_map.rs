@@ -12,7 +12,7 @@ use smallvec::SmallVec;
 use crate::Bytes;
 
 /// Entries kept inline before the map spills to the heap.
-const INLINE_ENTRIES: usize = 4;
+const INLINE_ENTRIES: usize = 2;
 
 /// A map from keys to `V`, sorted by key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]

@@ -204,17 +204,32 @@ impl Mvcc {
     }
 
     /// Installs one recovered version (from a checkpoint or the WAL).
+    /// The key enters the key order only at `collapse`, which recovery
+    /// calls once everything is installed.
     pub fn install(&mut self, key: Bytes, seq: u64, value: Option<Bytes>) {
-        let chain = self.chain_mut(&key);
+        let chain = self.keys.entry(key).or_default();
         if let Some((last, _)) = chain.versions.last() {
             assert!(*last < seq, "recovered versions arrive in commit order");
         }
         chain.versions.push((seq, value));
     }
 
+    /// Installs one recovered version as the key's only one: recovery keeps
+    /// just the newest version of every key (see `collapse`), so replaying
+    /// a long WAL never grows a chain.
+    /// Like `install`, the key enters the key order at `collapse`.
+    pub fn install_latest(&mut self, key: Bytes, seq: u64, value: Option<Bytes>) {
+        let chain = self.keys.entry(key).or_default();
+        if let Some((last, _)) = chain.versions.last() {
+            assert!(*last < seq, "recovered versions arrive in commit order");
+        }
+        chain.versions.clear();
+        chain.versions.push((seq, value));
+    }
+
     /// Collapses every chain to its newest version and forgets deleted keys:
     /// the state after recovery, where no snapshot older than the recovered
-    /// sequence number exists.
+    /// sequence number exists. Rebuilds the key order from the chains.
     pub fn collapse(&mut self, horizon: u64) {
         self.keys.retain(|_, chain| {
             let newest = chain.versions.pop().expect("chains are never empty");
@@ -222,8 +237,10 @@ impl Mvcc {
             chain.pruned = false;
             chain.versions[0].1.is_some()
         });
-        let keys = &self.keys;
-        self.order.retain(|k| keys.contains_key(k));
+        // Rebuilt in one sorted bulk load rather than one insert per key.
+        let mut order: Vec<Bytes> = self.keys.keys().cloned().collect();
+        order.sort_unstable();
+        self.order = order.into_iter().collect();
         self.dropped_below = horizon;
     }
 

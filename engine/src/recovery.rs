@@ -99,9 +99,9 @@ pub fn recover<S: Storage>(storage: &S, mutant: Option<Mutant>) -> Result<Recove
     if let Some(bytes) = storage.read(&wal_name)? {
         report.wal_exists = true;
         let replay = replay(&wal_name, &bytes, last_seq, mutant)?;
-        for (seq, writes) in &replay.commits {
+        for (seq, writes) in replay.commits.iter() {
             for (key, value) in writes {
-                mvcc.install(key.clone(), *seq, value.clone());
+                mvcc.install_latest(key.clone(), *seq, value.clone());
             }
         }
         report.commits_replayed = replay.commits.len() as u64;
@@ -160,11 +160,11 @@ fn replay(name: &str, bytes: &[u8], after_seq: u64, mutant: Option<Mutant>) -> R
         }
         match record {
             Record::Put { key, value, .. } => {
-                pending.push((Bytes::from(key), Some(Bytes::from(value))));
+                pending.push((key, Some(value)));
                 pending_seq = Some(seq);
             }
             Record::Delete { key, .. } => {
-                pending.push((Bytes::from(key), None));
+                pending.push((key, None));
                 pending_seq = Some(seq);
             }
             Record::Marker { count, .. } => {

@@ -4,7 +4,7 @@
 //! record (MiniKV's shape). Every record is self-delimiting and checksummed:
 //!
 //! ```text
-//! record := body_len: u32 LE | crc32c(body_len LE ++ body): u32 LE | body
+//! record := crc32c(body_len LE ++ body): u32 LE | body_len: u32 LE | body
 //! body   := kind: u8 | seq: u64 LE | payload
 //! put    := key_len: u32 LE | key | value_len: u32 LE | value      (kind 1)
 //! delete := key_len: u32 LE | key                                  (kind 2)
@@ -12,13 +12,15 @@
 //! ```
 //!
 //! The checksum covers the length too, so a flipped length bit is caught
-//! rather than read as a different record boundary. A zeroed region never
+//! rather than read as a different record boundary; it comes first so that
+//! what it covers is one contiguous run of bytes, checksummed in one pass. A zeroed region never
 //! decodes as a record: a body is at least 9 bytes and the checksum of a
 //! zero length with a zero body is not zero.
 
 use crate::limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
+use crate::Bytes;
 
-/// Bytes before a record's body: its length and its checksum.
+/// Bytes before a record's body: its checksum and its length.
 pub const HEADER_LEN: usize = 8;
 /// The smallest body: a kind byte and a sequence number.
 const MIN_BODY_LEN: usize = 9;
@@ -37,16 +39,16 @@ pub enum Record {
         /// The commit's sequence number.
         seq: u64,
         /// The key written.
-        key: Vec<u8>,
+        key: Bytes,
         /// The value written.
-        value: Vec<u8>,
+        value: Bytes,
     },
     /// A delete of `key` by commit `seq`.
     Delete {
         /// The commit's sequence number.
         seq: u64,
         /// The key deleted.
-        key: Vec<u8>,
+        key: Bytes,
     },
     /// The end of commit `seq`, which wrote `count` records before this one.
     Marker {
@@ -108,9 +110,9 @@ fn finish_record(buf: &mut [u8], start: usize) {
     let body_len = buf.len() - start - HEADER_LEN;
     assert!((MIN_BODY_LEN..=MAX_BODY_LEN).contains(&body_len));
     let len_bytes = u32::try_from(body_len).expect("body fits u32").to_le_bytes();
-    buf[start..start + 4].copy_from_slice(&len_bytes);
-    let crc = checksum(&len_bytes, &buf[start + HEADER_LEN..]);
-    buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+    buf[start + 4..start + 8].copy_from_slice(&len_bytes);
+    let crc = crc32c::crc32c(&buf[start + 4..]);
+    buf[start..start + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
 fn put_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
@@ -120,10 +122,6 @@ fn put_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
             .to_le_bytes(),
     );
     buf.extend_from_slice(bytes);
-}
-
-fn checksum(len_bytes: &[u8], body: &[u8]) -> u32 {
-    crc32c::crc32c_append(crc32c::crc32c(len_bytes), body)
 }
 
 /// Why the bytes at some offset are not a valid record.
@@ -158,15 +156,15 @@ pub fn decode_at(bytes: &[u8], offset: usize, verify_checksum: bool) -> Result<(
     if rest.len() < HEADER_LEN {
         return Err(DecodeError::Truncated);
     }
-    let body_len = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes")) as usize;
+    let body_len = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes")) as usize;
     if !(MIN_BODY_LEN..=MAX_BODY_LEN).contains(&body_len) {
         return Err(DecodeError::BadLength(body_len));
     }
     let body = rest
         .get(HEADER_LEN..HEADER_LEN + body_len)
         .ok_or(DecodeError::Truncated)?;
-    let stored_crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
-    if verify_checksum && stored_crc != checksum(&rest[0..4], body) {
+    let stored_crc = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes"));
+    if verify_checksum && stored_crc != crc32c::crc32c(&rest[4..HEADER_LEN + body_len]) {
         return Err(DecodeError::BadChecksum);
     }
     let record = decode_body(body)?;
@@ -182,13 +180,13 @@ fn decode_body(body: &[u8]) -> Result<Record, DecodeError> {
     }
     let record = match kind {
         KIND_PUT => {
-            let key = cursor.take_sized(MAX_KEY_LEN)?.to_vec();
-            let value = cursor.take_sized(MAX_VALUE_LEN)?.to_vec();
+            let key = Bytes::from(cursor.take_sized(MAX_KEY_LEN)?);
+            let value = Bytes::from(cursor.take_sized(MAX_VALUE_LEN)?);
             Record::Put { seq, key, value }
         }
         KIND_DELETE => Record::Delete {
             seq,
-            key: cursor.take_sized(MAX_KEY_LEN)?.to_vec(),
+            key: Bytes::from(cursor.take_sized(MAX_KEY_LEN)?),
         },
         KIND_MARKER => Record::Marker {
             seq,

@@ -157,36 +157,59 @@ impl Figure {
     }
 }
 
-/// Measures every figure; `progress` is told each figure's name as it
-/// starts.
-pub fn measure(sizes: Sizes, progress: &dyn Fn(&str)) -> Vec<Figure> {
+/// The names of every figure, in the order `measure` takes them.
+pub const FIGURES: [&str; 9] = [
+    "engine_txn_per_s",
+    "sim_txn_per_s",
+    "check_txn_per_s",
+    "parse_txn_per_s",
+    "explore_seeds_per_s_jobs1",
+    "explore_seeds_per_s_all",
+    "model_states_per_s",
+    "fsync_commits_per_s",
+    "group_commit_txn_per_s",
+];
+
+/// Measures the figures named in `only` (every figure when it is empty);
+/// `progress` is told each figure's name as it starts. The check and parse
+/// figures come from one history, so asking for either measures both.
+pub fn measure(sizes: Sizes, only: &[&str], progress: &dyn Fn(&str)) -> Vec<Figure> {
     let all = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let wanted = |name: &str| only.is_empty() || only.contains(&name);
     let mut figures = Vec::new();
     let mut rep = |name: &'static str, f: &mut dyn FnMut() -> f64| {
-        progress(name);
-        figures.push(Figure {
-            name,
-            values: (0..sizes.reps).map(|_| f()).collect(),
-        });
+        if wanted(name) {
+            progress(name);
+            figures.push(Figure {
+                name,
+                values: (0..sizes.reps).map(|_| f()).collect(),
+            });
+        }
     };
     rep("engine_txn_per_s", &mut || engine::bench::in_memory(sizes.txns));
     rep("sim_txn_per_s", &mut || sim_txn_per_s(sizes.txns));
-    let mut parse = Vec::new();
-    rep("check_txn_per_s", &mut || {
-        let (c, p) = check_and_parse(sizes.history_txns);
-        parse.push(p);
-        c
-    });
-    figures.push(Figure {
-        name: "parse_txn_per_s",
-        values: parse,
-    });
-    let mut rep = |name: &'static str, f: &mut dyn FnMut() -> f64| {
-        progress(name);
+    if wanted("check_txn_per_s") || wanted("parse_txn_per_s") {
+        progress("check_txn_per_s");
+        let (check, parse): (Vec<f64>, Vec<f64>) = (0..sizes.reps)
+            .map(|_| check_and_parse(sizes.history_txns))
+            .unzip();
         figures.push(Figure {
-            name,
-            values: (0..sizes.reps).map(|_| f()).collect(),
+            name: "check_txn_per_s",
+            values: check,
         });
+        figures.push(Figure {
+            name: "parse_txn_per_s",
+            values: parse,
+        });
+    }
+    let mut rep = |name: &'static str, f: &mut dyn FnMut() -> f64| {
+        if wanted(name) {
+            progress(name);
+            figures.push(Figure {
+                name,
+                values: (0..sizes.reps).map(|_| f()).collect(),
+            });
+        }
     };
     rep("explore_seeds_per_s_jobs1", &mut || {
         explore_seeds_per_s(sizes.seeds, 1)

@@ -203,7 +203,9 @@ fn uniform(rng: &mut ChaCha8Rng, n: u64) -> u64 {
         let x = rng.next_u64();
         let m = (x as u128) * (n as u128);
         let low = m as u64;
-        if low >= n.wrapping_neg() % n {
+        // Lemire's rejection test; the division is needed only when `low`
+        // is below `n`, since the threshold `2^64 mod n` always is.
+        if low >= n || low >= n.wrapping_neg() % n {
             return (m >> 64) as u64;
         }
     }

@@ -18,6 +18,7 @@ use checker::Violation;
 use engine::Mutant;
 use serde::{Deserialize, Serialize};
 
+use crate::recorder::RecordedHistory;
 use crate::run::{run, End, RunResult, RunSpec, Stats};
 use crate::scenario::Scenario;
 use crate::swarm;
@@ -97,7 +98,7 @@ pub fn run_seed(scenario: &Scenario, seed: u64, swarm_on: bool, mutant: Option<M
             .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
             .unwrap_or_default();
         RunResult {
-            history: checker::History::default(),
+            history: RecordedHistory::default(),
             stats: Stats::default(),
             verdict: checker::Verdict {
                 valid: false,
@@ -145,7 +146,7 @@ pub fn explore(
         }
         let mut outcome = run_seed(&spec.scenario, spec.seeds[i], spec.swarm, spec.mutant);
         if outcome.result.verdict.valid {
-            outcome.result.history = checker::History::default();
+            outcome.result.history = RecordedHistory::default();
             outcome.result.decisions = Vec::new();
         } else {
             on_failure(&outcome);

@@ -1,21 +1,22 @@
-//! Builds the run's history (the checker's native format) as agents act.
+//! Records the run's history as agents act, compactly, and builds the
+//! checker's native history from it on demand.
 //!
-//! A transaction's invoke op is recorded when it begins, so indices follow
-//! real order; its micro-ops are only known as it runs, so the invoke's
-//! value is filled in (reads as `null`) when the transaction completes.
+//! A long run completes millions of transactions, and a history kept as
+//! the checker's op structs (each a few hundred bytes, with its micro-ops
+//! cloned once more for the invoke) costs more to write to memory than the
+//! engine costs to run them. So the recorder keeps one small entry per op
+//! and one 24-byte record per micro-op, with keys interned, and builds the
+//! `History` (invokes filled in with their micro-ops, reads as `null`) only
+//! when someone asks for it: the checker, a report, a test. What it builds
+//! is exactly the history the ops describe, in index order.
 
-use checker::{Function, History, MicroOp, Op, OpType, OpValue, Process, ReadValue, Scalar, Version};
+use std::ops::Deref;
+use std::sync::OnceLock;
+
+use checker::{Function, History, Meta, MicroOp, Op, OpType, OpValue, Process, ReadValue, Scalar, Version};
+use rustc_hash::FxHashMap;
 
 use crate::trace::Trace;
-
-/// The history being recorded.
-#[derive(Debug, Default)]
-pub struct Recorder {
-    history: History,
-    /// Whether ops are kept (a benchmark can turn history off).
-    keep: bool,
-    next_index: u64,
-}
 
 /// How a transaction ended.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -31,6 +32,78 @@ pub enum Completion {
     Info(&'static str),
 }
 
+/// The history being recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder {
+    /// Whether ops are kept (a benchmark can turn history off).
+    keep: bool,
+    next_index: u64,
+    /// One entry per op, in index order: an op's index is its position.
+    entries: Vec<Entry>,
+    /// The micro-ops of completed transactions, end to end.
+    mops: Vec<Mop>,
+    /// Micro-ops other than integer reads and writes, kept whole.
+    others: Vec<(MicroOp, Version)>,
+    /// Interned keys, by id.
+    keys: Vec<Scalar>,
+    ids: FxHashMap<Scalar, u32>,
+    /// Nemesis details, by entry.
+    details: Vec<serde_json::Value>,
+}
+
+/// One op.
+#[derive(Debug, Clone)]
+enum Entry {
+    Invoke {
+        process: u64,
+        time: u64,
+    },
+    Complete {
+        invoke: u64,
+        process: u64,
+        time: u64,
+        snapshot: Option<u64>,
+        commit_seq: Option<u64>,
+        completion: Completion,
+        /// Its micro-ops: `mops[start..end]`.
+        start: u32,
+        end: u32,
+    },
+    Nemesis {
+        f: Function,
+        time: u64,
+        detail: u32,
+    },
+}
+
+/// One micro-op with its version, in 24 bytes.
+#[derive(Debug, Clone, Copy)]
+struct Mop {
+    key: u32,
+    kind: Kind,
+    value: i64,
+    version: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A read that found nothing.
+    ReadNull,
+    /// A read of an integer.
+    Read,
+    /// A delete.
+    WriteNull,
+    /// A write of an integer.
+    Write,
+    /// Any other micro-op: `others[key]`.
+    Other,
+}
+
+/// `version` of a micro-op whose version is `null`.
+const ABSENT: u64 = u64::MAX;
+/// `version` of a read served from the transaction's own write.
+const OWN: u64 = u64::MAX - 1;
+
 impl Recorder {
     /// A recorder; with `keep` false, ops are counted but not stored.
     pub fn new(keep: bool) -> Self {
@@ -45,20 +118,13 @@ impl Recorder {
         let index = self.next_index;
         self.next_index += 1;
         if self.keep {
-            let mut op = Op::new(
-                index,
-                Process::Client(process),
-                OpType::Invoke,
-                Function::Txn,
-                OpValue::Null,
-            );
-            op.time = Some(time);
-            self.history.ops.push(op);
+            self.entries.push(Entry::Invoke { process, time });
         }
         index
     }
 
-    /// Records a transaction's completion and fills in its invoke.
+    /// Records a transaction's completion (its invoke gets the same
+    /// micro-ops, reads as `null`, when the history is built).
     #[allow(clippy::too_many_arguments)]
     pub fn complete(
         &mut self,
@@ -71,13 +137,10 @@ impl Recorder {
         completion: &Completion,
         trace: &mut Trace,
     ) -> u64 {
+        assert_eq!(mops.len(), versions.len(), "one version per micro-op");
         let index = self.next_index;
         self.next_index += 1;
-        let (op_type, commit_seq, error) = match completion {
-            Completion::Ok { commit_seq } => (OpType::Ok, *commit_seq, None),
-            Completion::Fail(e) => (OpType::Fail, None, Some(*e)),
-            Completion::Info(e) => (OpType::Info, None, Some(*e)),
-        };
+        let (op_type, commit_seq) = op_type(completion);
         trace.event(&[
             2,
             index,
@@ -90,39 +153,26 @@ impl Recorder {
         if !self.keep {
             return index;
         }
-        let invoke_value: Vec<MicroOp> = mops
-            .iter()
-            .map(|m| match m {
-                MicroOp::Read { key, .. } => MicroOp::Read {
-                    key: key.clone(),
-                    value: ReadValue::Scalar(Scalar::Null),
-                },
-                MicroOp::List(r) => MicroOp::List(Box::new(checker::RangeRead {
-                    range: r.range.clone(),
-                    result: None,
-                })),
-                other => other.clone(),
-            })
-            .collect();
-        // Every index is given to exactly one op, pushed in order, so an op's
-        // index is its position.
-        let invoked = &mut self.history.ops[usize::try_from(invoke).expect("an index fits memory")];
-        assert_eq!(invoked.index, invoke, "the invoke was recorded");
-        assert_eq!(invoked.op_type, OpType::Invoke);
-        invoked.value = OpValue::Txn(invoke_value);
-        let mut op = Op::new(
-            index,
-            Process::Client(process),
-            op_type,
-            Function::Txn,
-            OpValue::Txn(mops),
+        let invoked = &self.entries[usize::try_from(invoke).expect("an index fits memory")];
+        assert!(
+            matches!(invoked, Entry::Invoke { process: p, .. } if *p == process),
+            "a completion follows its own invoke"
         );
-        op.time = Some(time);
-        op.snapshot = snapshot;
-        op.commit_seq = commit_seq;
-        op.versions = Some(versions);
-        op.error = error.map(str::to_owned);
-        self.history.ops.push(op);
+        let start = self.mops.len();
+        for (m, v) in mops.into_iter().zip(versions) {
+            let mop = self.compact(m, v);
+            self.mops.push(mop);
+        }
+        self.entries.push(Entry::Complete {
+            invoke,
+            process,
+            time,
+            snapshot,
+            commit_seq,
+            completion: completion.clone(),
+            start: u32::try_from(start).expect("micro-ops fit u32"),
+            end: u32::try_from(self.mops.len()).expect("micro-ops fit u32"),
+        });
         index
     }
 
@@ -131,26 +181,256 @@ impl Recorder {
         let index = self.next_index;
         self.next_index += 1;
         if self.keep {
-            let mut op = Op::new(
-                index,
-                Process::Nemesis,
-                OpType::Info,
-                f,
-                OpValue::Other(Box::new(detail)),
-            );
-            op.time = Some(time);
-            self.history.ops.push(op);
+            let at = u32::try_from(self.details.len()).expect("nemesis events fit u32");
+            self.details.push(detail);
+            self.entries.push(Entry::Nemesis { f, time, detail: at });
         }
         index
     }
 
-    /// The history so far.
-    pub fn history(&self) -> &History {
-        &self.history
+    /// How many ops have been recorded.
+    pub fn len(&self) -> usize {
+        self.entries.len()
     }
 
-    /// Takes the history.
+    /// Whether no op has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn key_id(&mut self, key: Scalar) -> u32 {
+        if let Some(id) = self.ids.get(&key) {
+            return *id;
+        }
+        let id = u32::try_from(self.keys.len()).expect("keys fit u32");
+        self.keys.push(key.clone());
+        self.ids.insert(key, id);
+        id
+    }
+
+    fn compact(&mut self, m: MicroOp, v: Version) -> Mop {
+        let version = match v {
+            Version::Absent => Some(ABSENT),
+            Version::Own => Some(OWN),
+            Version::Seq(s) if s < OWN => Some(s),
+            _ => None,
+        };
+        let simple = match (&m, version) {
+            (
+                MicroOp::Read {
+                    key,
+                    value: ReadValue::Scalar(s),
+                },
+                Some(version),
+            ) => match s {
+                Scalar::Null => Some((key, Kind::ReadNull, 0, version)),
+                Scalar::Int(x) => Some((key, Kind::Read, *x, version)),
+                _ => None,
+            },
+            (MicroOp::Write { key, value }, Some(version)) => match value {
+                Scalar::Null => Some((key, Kind::WriteNull, 0, version)),
+                Scalar::Int(x) => Some((key, Kind::Write, *x, version)),
+                _ => None,
+            },
+            _ => None,
+        };
+        match simple {
+            Some((key, kind, value, version)) => {
+                let key = key.clone();
+                Mop {
+                    key: self.key_id(key),
+                    kind,
+                    value,
+                    version,
+                }
+            }
+            None => {
+                let at = u32::try_from(self.others.len()).expect("micro-ops fit u32");
+                self.others.push((m, v));
+                Mop {
+                    key: at,
+                    kind: Kind::Other,
+                    value: 0,
+                    version: ABSENT,
+                }
+            }
+        }
+    }
+
+    fn micro_op(&self, m: &Mop) -> (MicroOp, Version) {
+        let key = || self.keys[m.key as usize].clone();
+        let version = match m.version {
+            ABSENT => Version::Absent,
+            OWN => Version::Own,
+            s => Version::Seq(s),
+        };
+        let mop = match m.kind {
+            Kind::ReadNull => MicroOp::Read {
+                key: key(),
+                value: ReadValue::Scalar(Scalar::Null),
+            },
+            Kind::Read => MicroOp::Read {
+                key: key(),
+                value: ReadValue::Scalar(Scalar::Int(m.value)),
+            },
+            Kind::WriteNull => MicroOp::Write {
+                key: key(),
+                value: Scalar::Null,
+            },
+            Kind::Write => MicroOp::Write {
+                key: key(),
+                value: Scalar::Int(m.value),
+            },
+            Kind::Other => return self.others[m.key as usize].clone(),
+        };
+        (mop, version)
+    }
+
+    /// Takes the history, in the checker's native form.
     pub fn into_history(self) -> History {
-        self.history
+        self.history()
+    }
+
+    /// The history recorded so far, in the checker's native form.
+    pub fn history(&self) -> History {
+        let mut completion_of = vec![None; self.entries.len()];
+        for (at, e) in self.entries.iter().enumerate() {
+            if let Entry::Complete { invoke, .. } = e {
+                completion_of[usize::try_from(*invoke).expect("an index fits memory")] = Some(at);
+            }
+        }
+        let mut ops = Vec::with_capacity(self.entries.len());
+        for (at, e) in self.entries.iter().enumerate() {
+            let index = at as u64;
+            let op = match e {
+                Entry::Invoke { process, time } => {
+                    let value = match completion_of[at].map(|c| &self.entries[c]) {
+                        Some(Entry::Complete { start, end, .. }) => OpValue::Txn(
+                            self.mops[*start as usize..*end as usize]
+                                .iter()
+                                .map(|m| invoke_form(self.micro_op(m).0))
+                                .collect(),
+                        ),
+                        _ => OpValue::Null,
+                    };
+                    let mut op = Op::new(
+                        index,
+                        Process::Client(*process),
+                        OpType::Invoke,
+                        Function::Txn,
+                        value,
+                    );
+                    op.time = Some(*time);
+                    op
+                }
+                Entry::Complete {
+                    process,
+                    time,
+                    snapshot,
+                    commit_seq,
+                    completion,
+                    start,
+                    end,
+                    ..
+                } => {
+                    let (mops, versions): (Vec<MicroOp>, Vec<Version>) = self.mops
+                        [*start as usize..*end as usize]
+                        .iter()
+                        .map(|m| self.micro_op(m))
+                        .unzip();
+                    let (op_type, _) = op_type(completion);
+                    let mut op = Op::new(
+                        index,
+                        Process::Client(*process),
+                        op_type,
+                        Function::Txn,
+                        OpValue::Txn(mops),
+                    );
+                    op.time = Some(*time);
+                    op.snapshot = *snapshot;
+                    op.commit_seq = *commit_seq;
+                    op.versions = Some(versions);
+                    op.error = match completion {
+                        Completion::Ok { .. } => None,
+                        Completion::Fail(e) | Completion::Info(e) => Some((*e).to_owned()),
+                    };
+                    op
+                }
+                Entry::Nemesis { f, time, detail } => {
+                    let detail = self.details[*detail as usize].clone();
+                    let mut op = Op::new(
+                        index,
+                        Process::Nemesis,
+                        OpType::Info,
+                        f.clone(),
+                        OpValue::Other(Box::new(detail)),
+                    );
+                    op.time = Some(*time);
+                    op
+                }
+            };
+            ops.push(op);
+        }
+        History {
+            ops,
+            ..History::default()
+        }
+    }
+}
+
+/// A run's recorded history with its meta line, built into the checker's
+/// form the first time it is read (through `Deref`), so a run whose
+/// history nobody reads never pays for building it.
+#[derive(Debug, Clone, Default)]
+pub struct RecordedHistory {
+    recorder: Recorder,
+    meta: Option<Meta>,
+    built: OnceLock<History>,
+}
+
+impl RecordedHistory {
+    /// The history `recorder` holds, with `meta` as its meta line.
+    pub fn new(recorder: Recorder, meta: Meta) -> Self {
+        RecordedHistory {
+            recorder,
+            meta: Some(meta),
+            built: OnceLock::new(),
+        }
+    }
+}
+
+impl Deref for RecordedHistory {
+    type Target = History;
+
+    fn deref(&self) -> &History {
+        self.built.get_or_init(|| History {
+            meta: self.meta.clone(),
+            ..self.recorder.history()
+        })
+    }
+}
+
+/// The op type and commit sequence number of a completion.
+fn op_type(completion: &Completion) -> (OpType, Option<u64>) {
+    match completion {
+        Completion::Ok { commit_seq } => (OpType::Ok, *commit_seq),
+        Completion::Fail(_) => (OpType::Fail, None),
+        Completion::Info(_) => (OpType::Info, None),
+    }
+}
+
+/// A micro-op as its invoke shows it: reads and range reads without their
+/// results.
+fn invoke_form(m: MicroOp) -> MicroOp {
+    match m {
+        MicroOp::Read { key, .. } => MicroOp::Read {
+            key,
+            value: ReadValue::Scalar(Scalar::Null),
+        },
+        MicroOp::List(r) => MicroOp::List(Box::new(checker::RangeRead {
+            range: r.range,
+            result: None,
+        })),
+        other => other,
     }
 }

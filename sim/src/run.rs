@@ -10,7 +10,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use checker::{CheckOptions, Function, History, Meta, Model, Verdict, Violation};
+use checker::{CheckOptions, Function, Meta, Model, Verdict, Violation};
 use engine::{Core, Error, Mutant, Options, SyncPolicy};
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +18,7 @@ use crate::agents::{self, account, encode, Ctx, Running, Step};
 use crate::decisions::{Choice, Decisions, Stream};
 use crate::disk::SimDisk;
 use crate::panics;
-use crate::recorder::{Completion, Recorder};
+use crate::recorder::{Completion, RecordedHistory, Recorder};
 use crate::scenario::{Scenario, Workload};
 use crate::trace::Trace;
 
@@ -119,8 +119,8 @@ pub enum End {
 /// A run's result.
 #[derive(Debug, Clone)]
 pub struct RunResult {
-    /// The history (empty unless recorded).
-    pub history: History,
+    /// The history (empty unless recorded), built on first read.
+    pub history: RecordedHistory,
     /// What happened.
     pub stats: Stats,
     /// The checker's verdict plus the harness's own checks.
@@ -332,32 +332,42 @@ impl Sim {
 
     /// Picks a ready agent and runs one engine call of it.
     fn step_one_agent(&mut self) {
-        let ready: Vec<usize> = self
-            .agents
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.has_work() && a.wake <= self.now)
-            .map(|(i, _)| i)
-            .collect();
-        if ready.is_empty() {
+        let now = self.now;
+        let is_ready = |a: &Agent| a.has_work() && a.wake <= now;
+        let ready = self.agents.iter().filter(|a| is_ready(a)).count();
+        if ready == 0 {
             let next = self.agents.iter().filter(|a| a.has_work()).map(|a| a.wake).min();
             self.now = next.expect("some agent has work left").max(self.now);
             return;
         }
-        let who = ready[self.d.choose(Stream::Scheduler, ready.len() as u64) as usize];
+        let pick = self.d.choose(Stream::Scheduler, ready as u64) as usize;
+        let who = self
+            .agents
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| is_ready(a))
+            .nth(pick)
+            .map(|(i, _)| i)
+            .expect("the pick is below the number of ready agents");
         self.trace.event(&[1, self.stats.steps, who as u64, self.now]);
         let agent = &mut self.agents[who];
-        let mut running = match (agent.running.take(), agent.retry.take()) {
-            (Some(r), _) => r,
-            (None, Some((kind, tries))) => {
-                Running::new(kind, self.recorder.invoke(u64::from(agent.id), self.now), tries)
-            }
-            (None, None) => {
-                agent.remaining -= 1;
-                let kind = pick_workload(&mut self.d, &self.spec.scenario);
-                Running::new(kind, self.recorder.invoke(u64::from(agent.id), self.now), 0)
-            }
-        };
+        if agent.running.is_none() {
+            let running = match agent.retry.take() {
+                Some((kind, tries)) => {
+                    Running::new(kind, self.recorder.invoke(u64::from(agent.id), self.now), tries)
+                }
+                None => {
+                    agent.remaining -= 1;
+                    let kind = pick_workload(&mut self.d, &self.spec.scenario);
+                    Running::new(kind, self.recorder.invoke(u64::from(agent.id), self.now), 0)
+                }
+            };
+            agent.running = Some(running);
+        }
+        // The transaction is stepped where it lives: it is large (its engine
+        // transaction keeps a few keys inline), and moving it out and back
+        // every step would cost more than the step.
+        let running = agent.running.as_mut().expect("set above");
         let mut ctx = Ctx {
             core: self.core.as_mut().expect("open"),
             d: &mut self.d,
@@ -365,14 +375,16 @@ impl Sim {
             agent: agent.id,
             now: self.now,
         };
-        match agents::step(&mut ctx, &mut running) {
+        match agents::step(&mut ctx, running) {
             Step::Continue { wake } => {
                 if let Some(w) = wake {
                     agent.wake = w;
                 }
-                agent.running = Some(running);
             }
-            Step::Done(completion) => self.complete(who, running, completion),
+            Step::Done(completion) => {
+                let running = agent.running.take().expect("it just ran");
+                self.complete(who, running, completion);
+            }
         }
     }
 
@@ -512,8 +524,7 @@ impl Sim {
             });
         }
         let trace_hash = self.trace.hex();
-        let mut history = self.recorder.into_history();
-        history.meta = Some(meta(&self.spec));
+        let history = RecordedHistory::new(self.recorder, meta(&self.spec));
         let mut verdict = if self.spec.check && self.spec.record_history {
             match checker::check(&history, &CheckOptions::default()) {
                 Ok(checked) => checked.verdict,
@@ -575,7 +586,9 @@ fn meta(spec: &RunSpec) -> Meta {
         model: Some(Model::Native),
         ring_capacity: Some(spec.scenario.store.ring_capacity as u64),
         bank: Some(checker::BankMeta {
-            accounts: (0..u64::from(w.accounts)).map(|i| account(i).into()).collect(),
+            accounts: (0..u64::from(w.accounts))
+                .map(|i| checker::Scalar::Str(account(i)))
+                .collect(),
             total: i64::from(w.accounts) * w.initial_balance as i64,
         }),
         scenario: Some(spec.scenario.name.clone()),

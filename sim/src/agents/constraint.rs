@@ -3,14 +3,16 @@
 //! withdrawals from different keys of a pair only stay correct if the
 //! store validates reads, not just writes.
 
+use compact_str::format_compact;
 use engine::Error;
+use smallvec::smallvec;
 
-use super::{next, Ctx, Running, Step};
+use super::{next, Ctx, Key, Running, Step};
 use crate::decisions::Stream;
 
 /// The keys of constraint pair `p`.
-pub fn pair(p: u64) -> [String; 2] {
-    [format!("cons/{p}/a"), format!("cons/{p}/b")]
+pub fn pair(p: u64) -> [Key; 2] {
+    [format_compact!("cons/{p}/a"), format_compact!("cons/{p}/b")]
 }
 
 /// Begin on a pair; read a; read b; withdraw from one side if a + b allows.
@@ -23,7 +25,11 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             );
             let side = ctx.d.choose(Stream::Workload, 2) as usize;
             let [a, b] = pair(p);
-            t.keys = if side == 0 { vec![a, b] } else { vec![b, a] };
+            t.keys = if side == 0 {
+                smallvec![a, b]
+            } else {
+                smallvec![b, a]
+            };
             t.amount = ctx
                 .d
                 .between(Stream::Workload, 1, ctx.scenario.workload.max_amount) as i64;

@@ -1,7 +1,9 @@
 //! Read-modify-write increments of hot counters, reading the increment
 //! back before committing (a read the transaction's own write must serve).
 
+use compact_str::format_compact;
 use engine::Error;
+use smallvec::smallvec;
 
 use super::{next, Ctx, Running, Step};
 use crate::decisions::Stream;
@@ -14,7 +16,7 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             let k = ctx
                 .d
                 .choose(Stream::Workload, u64::from(ctx.scenario.workload.counters));
-            t.keys = vec![format!("ctr/{k}")];
+            t.keys = smallvec![format_compact!("ctr/{k}")];
             t.begin(ctx.core);
             next(t)
         }

@@ -1,6 +1,8 @@
 //! Unique registrations: insert a key only if a read saw it absent.
 
+use compact_str::format_compact;
 use engine::Error;
+use smallvec::smallvec;
 
 use super::{next, Ctx, Running, Step};
 use crate::decisions::Stream;
@@ -13,7 +15,7 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             let k = ctx
                 .d
                 .choose(Stream::Workload, u64::from(ctx.scenario.workload.registrations));
-            t.keys = vec![format!("reg/{k}")];
+            t.keys = smallvec![format_compact!("reg/{k}")];
             t.begin(ctx.core);
             next(t)
         }

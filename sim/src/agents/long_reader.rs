@@ -2,6 +2,7 @@
 //! writes, which drives snapshot-too-old aborts and reads of old versions.
 
 use engine::Error;
+use smallvec::smallvec;
 
 use super::{account, Ctx, Running, Step};
 use crate::decisions::Stream;
@@ -13,7 +14,7 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             let n = u64::from(ctx.scenario.workload.accounts);
             let a = ctx.d.choose(Stream::Workload, n);
             let b = (a + 1 + ctx.d.choose(Stream::Workload, n - 1)) % n;
-            t.keys = vec![account(a), account(b)];
+            t.keys = smallvec![account(a), account(b)];
             t.begin(ctx.core);
             t.phase = 1;
             Ok(Step::Continue { wake: None })

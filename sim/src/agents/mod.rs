@@ -18,7 +18,9 @@ mod transfer;
 pub use constraint::pair as constraint_pair;
 
 use checker::{KeyRange as HistoryRange, MicroOp, RangeRead, Scalar, Version};
+use compact_str::CompactString;
 use engine::{Core, Error, KeyRange, ReadSource, Txn};
+use smallvec::SmallVec;
 
 use crate::decisions::{Decisions, Stream};
 use crate::disk::SimDisk;
@@ -42,9 +44,17 @@ pub fn decode(bytes: &[u8]) -> i64 {
     bytes.try_into().map_or(GARBAGE, i64::from_le_bytes)
 }
 
-/// The key of account `i`.
-pub fn account(i: u64) -> String {
-    format!("acct/{i}")
+/// A key as agents hold it: short keys are stored inline, so choosing and
+/// copying one allocates nothing.
+pub type Key = CompactString;
+
+/// The key of account `i`. Built without the formatting machinery: every
+/// transfer names two accounts, and `format!` would cost more than the
+/// engine's read of them.
+pub fn account(i: u64) -> Key {
+    let mut key = Key::const_new("acct/");
+    key.push_str(itoa::Buffer::new().format(i));
+    key
 }
 
 /// What one step of an agent's transaction led to.
@@ -59,6 +69,10 @@ pub enum Step {
     Done(Completion),
 }
 
+/// Micro-ops a transaction is expected to do (a transfer's two reads and
+/// two writes): its buffers start this large rather than regrowing.
+const EXPECTED_OPS: usize = 4;
+
 /// A transaction in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Running {
@@ -69,7 +83,7 @@ pub struct Running {
     /// Where in its script it is.
     pub phase: u32,
     /// The keys it chose.
-    pub keys: Vec<String>,
+    pub keys: SmallVec<[Key; 2]>,
     /// The amount it moves, or the value it writes.
     pub amount: i64,
     /// Values read so far, in order (`None` = absent).
@@ -95,12 +109,12 @@ impl Running {
             kind,
             txn: None,
             phase: 0,
-            keys: Vec::new(),
+            keys: SmallVec::new(),
             amount: 0,
-            values: Vec::new(),
+            values: Vec::with_capacity(EXPECTED_OPS),
             stamps: Vec::new(),
-            mops: Vec::new(),
-            versions: Vec::new(),
+            mops: Vec::with_capacity(EXPECTED_OPS),
+            versions: Vec::with_capacity(EXPECTED_OPS),
             snapshot: None,
             invoke,
             retries,

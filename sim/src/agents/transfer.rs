@@ -7,6 +7,8 @@
 use checker::{MicroOp, Scalar, Version};
 use engine::{AtomicOp, AtomicResult, Error};
 
+use smallvec::smallvec;
+
 use super::{account, decode, encode, next, outcome, Ctx, Running, Step};
 use crate::recorder::Completion;
 
@@ -16,7 +18,7 @@ pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             let (from, to, amount) = ctx.pick_transfer();
-            t.keys = vec![account(from), account(to)];
+            t.keys = smallvec![account(from), account(to)];
             t.amount = amount;
             t.begin(ctx.core);
             next(t)
@@ -47,7 +49,7 @@ pub fn atomic(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             let (from, to, amount) = ctx.pick_transfer();
-            t.keys = vec![account(from), account(to)];
+            t.keys = smallvec![account(from), account(to)];
             t.amount = amount;
             let entries = ctx.core.get_many(&[t.keys[0].as_bytes(), t.keys[1].as_bytes()])?;
             t.snapshot = Some(ctx.core.visible_seq());

@@ -1,9 +1,9 @@
-//! `occsim bench [--json] [--quick]`: the performance figures, side by side.
+//! `occsim bench [--json] [--quick] [--only NAMES]`: the performance figures, side by side.
 
 use std::process::ExitCode;
 
 use clap::Args;
-use sim::bench::{measure, Sizes};
+use sim::bench::{measure, Sizes, FIGURES};
 
 use super::style::table;
 
@@ -16,12 +16,16 @@ pub struct BenchArgs {
     /// Smaller workloads: a quick look, not the recorded figures.
     #[arg(long)]
     pub quick: bool,
+    /// Measure only these figures (comma-separated names; every figure by default).
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(FIGURES))]
+    pub only: Vec<String>,
 }
 
 /// Measures and prints every figure.
 pub fn run_cmd(args: &BenchArgs) -> ExitCode {
     let sizes = if args.quick { Sizes::QUICK } else { Sizes::FULL };
-    let figures = measure(sizes, &|name| eprintln!("occsim bench: measuring {name}"));
+    let only: Vec<&str> = args.only.iter().map(String::as_str).collect();
+    let figures = measure(sizes, &only, &|name| eprintln!("occsim bench: measuring {name}"));
     if args.json {
         let mut out = serde_json::Map::new();
         for f in &figures {

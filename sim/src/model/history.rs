@@ -132,7 +132,9 @@ fn meta(model: &OccModel) -> Meta {
         model: Some(Model::Native),
         ring_capacity: Some(model.scenario.store.ring_capacity as u64),
         bank: Some(BankMeta {
-            accounts: (0..u64::from(w.accounts)).map(|i| account(i).into()).collect(),
+            accounts: (0..u64::from(w.accounts))
+                .map(|i| checker::Scalar::Str(account(i)))
+                .collect(),
             total: model.total,
         }),
         scenario: Some(model.scenario.name.clone()),

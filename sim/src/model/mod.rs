@@ -436,8 +436,10 @@ impl OccModel {
         let (core, setup) = setup(&scenario, &options);
         let starts = enumerate_starts(&scenario, &core);
         let w = &scenario.workload;
-        let mut watched: Vec<String> = (0..u64::from(w.accounts)).map(account).collect();
-        watched.extend(agents::constraint_pair(0));
+        let mut watched: Vec<String> = (0..u64::from(w.accounts))
+            .map(|i| account(i).into_string())
+            .collect();
+        watched.extend(agents::constraint_pair(0).map(|k| k.into_string()));
         watched.push("ctr/0".to_owned());
         let init = State {
             store: Store::Up(core),
