@@ -117,16 +117,16 @@ pub(crate) fn check_cycles(
     }
     let mut count = extra.len();
     let mut ranked = extra.iter().all(|e| deps.rank(e.from) < deps.rank(e.to));
-    deps.each_edge(|e| {
+    deps.each_edge(|_, from, to| {
         count += 1;
-        ranked &= deps.rank(e.from) < deps.rank(e.to);
+        ranked &= from < to;
     });
     stats.edges = count as u64;
     if ranked {
         return;
     }
     let mut edges = Vec::with_capacity(count);
-    deps.each_edge(|e| edges.push(e));
+    deps.each_edge(|e, _, _| edges.push(e));
     edges.extend(extra);
     let graph = Graph::new(ctx.txns.len(), edges);
     let comps = graph.all_sccs();

@@ -39,9 +39,10 @@ pub(crate) struct Deps {
 /// (a valid history) the search only counts them and checks them against the rank, and a
 /// native history's millions of edges then never need their memory.
 pub(crate) trait DepGraph {
-    /// Calls `f` with every edge (never a self-loop), in the same order on every call: the
-    /// order decides which of several shortest cycles a report shows.
-    fn each_edge(&self, f: impl FnMut(Edge));
+    /// Calls `f` with every edge (never a self-loop) and the ranks of its source and target,
+    /// in the same order on every call: the order decides which of several shortest cycles a
+    /// report shows.
+    fn each_edge(&self, f: impl FnMut(Edge, u64, u64));
 
     /// A rank per txn such that, if every edge goes from a lower to a higher rank, the graph is
     /// acyclic; lets the common valid case skip the component search.
@@ -52,8 +53,10 @@ pub(crate) trait DepGraph {
 }
 
 impl DepGraph for Deps {
-    fn each_edge(&self, f: impl FnMut(Edge)) {
-        self.edges.iter().copied().for_each(f);
+    fn each_edge(&self, mut f: impl FnMut(Edge, u64, u64)) {
+        for &e in &self.edges {
+            f(e, self.rank[e.from as usize], self.rank[e.to as usize]);
+        }
     }
 
     fn rank(&self, t: TxnId) -> u64 {

@@ -176,46 +176,55 @@ impl DepGraph for Native<'_> {
     /// The edges in the order inference found them: each valid read's write-read and
     /// anti-dependency edges, read by read, then the range reads' predicate anti-dependencies,
     /// then the write-write edges key by key.
-    fn each_edge(&self, mut f: impl FnMut(Edge)) {
+    ///
+    /// A version's rank is that of its writer, whose commit sequence number it is, so only
+    /// readers' ranks are looked up.
+    fn each_edge(&self, mut f: impl FnMut(Edge, u64, u64)) {
         for (read, &pos) in self.reads.iter().zip(&self.read_pos) {
             if !read.valid {
                 continue;
             }
             let list = &self.versions[read.key as usize];
             let t = read.txn;
+            let rank = self.rank(t);
             let next = if pos == NO_POS {
                 0
             } else {
-                let w = list[pos as usize].txn;
-                if w != t {
-                    f(Edge {
-                        from: w,
+                let w = &list[pos as usize];
+                if w.txn != t {
+                    let e = Edge {
+                        from: w.txn,
                         to: t,
                         kind: EdgeKind::Wr,
                         key: read.key,
-                    });
+                    };
+                    f(e, version_rank(w), rank);
                 }
                 pos as usize + 1
             };
-            if let Some(e) = list.get(next).filter(|e| e.txn != t) {
-                f(Edge {
+            if let Some(w) = list.get(next).filter(|w| w.txn != t) {
+                let e = Edge {
                     from: t,
-                    to: e.txn,
+                    to: w.txn,
                     kind: EdgeKind::Rw,
                     key: read.key,
-                });
+                };
+                f(e, rank, version_rank(w));
             }
         }
-        self.pred_edges.iter().copied().for_each(&mut f);
+        for &e in &self.pred_edges {
+            f(e, self.rank(e.from), self.rank(e.to));
+        }
         for (key, list) in self.versions.iter().enumerate() {
             for pair in list.windows(2) {
                 if pair[0].txn != pair[1].txn {
-                    f(Edge {
+                    let e = Edge {
                         from: pair[0].txn,
                         to: pair[1].txn,
                         kind: EdgeKind::Ww,
                         key: key as KeyId,
-                    });
+                    };
+                    f(e, version_rank(&pair[0]), version_rank(&pair[1]));
                 }
             }
         }
@@ -234,6 +243,12 @@ impl DepGraph for Native<'_> {
     fn committed(&self, t: TxnId) -> bool {
         self.committed[t as usize]
     }
+}
+
+/// The [`DepGraph::rank`] of a version's writer: every version's sequence number is its
+/// writer's commit sequence number (reported, or inferred when the version was added).
+fn version_rank(e: &Entry<'_>) -> u64 {
+    e.seq.saturating_mul(2)
 }
 
 /// The reported version of a key in a micro-op's `versions` entry.
