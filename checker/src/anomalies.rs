@@ -7,7 +7,7 @@
 
 use crate::graph::{Edge, EdgeKind, Graph, Mask, ALL};
 use crate::history::{ReadValue, Scalar};
-use crate::infer::Deps;
+use crate::infer::DepGraph;
 use crate::txns::{Ctx, KeyId, Status, TxnId};
 use crate::{CheckOptions, Findings, Stats};
 
@@ -103,26 +103,32 @@ pub(crate) fn lost_update(ctx: &Ctx<'_>, findings: &mut Findings, a: TxnId, b: T
 /// Adds the optional process and real-time edges, then finds and classifies every cycle.
 pub(crate) fn check_cycles(
     ctx: &Ctx<'_>,
-    mut deps: Deps,
+    deps: &impl DepGraph,
     options: &CheckOptions,
     findings: &mut Findings,
     stats: &mut Stats,
 ) {
+    let mut extra = Vec::new();
     if options.process_edges {
-        process_edges(ctx, &mut deps);
+        process_edges(ctx, deps, &mut extra);
     }
     if options.realtime_edges {
-        realtime_edges(ctx, &mut deps);
+        realtime_edges(ctx, deps, &mut extra);
     }
-    stats.edges = deps.edges.len() as u64;
-    let ranked = deps
-        .edges
-        .iter()
-        .all(|e| deps.rank[e.from as usize] < deps.rank[e.to as usize]);
+    let mut count = extra.len();
+    let mut ranked = extra.iter().all(|e| deps.rank(e.from) < deps.rank(e.to));
+    deps.each_edge(|_, from, to| {
+        count += 1;
+        ranked &= from < to;
+    });
+    stats.edges = count as u64;
     if ranked {
         return;
     }
-    let graph = Graph::new(ctx.txns.len(), deps.edges);
+    let mut edges = Vec::with_capacity(count);
+    deps.each_edge(|e, _, _| edges.push(e));
+    edges.extend(extra);
+    let graph = Graph::new(ctx.txns.len(), edges);
     let comps = graph.all_sccs();
     stats.cyclic_components = comps.len() as u64;
     let mut comp_of = vec![u32::MAX; ctx.txns.len()];
@@ -320,12 +326,12 @@ fn describe(ctx: &Ctx<'_>, e: &Edge) -> (String, String) {
 }
 
 /// Orders each process's committed transactions (Elle's process edges).
-fn process_edges(ctx: &Ctx<'_>, deps: &mut Deps) {
+fn process_edges(ctx: &Ctx<'_>, deps: &impl DepGraph, out: &mut Vec<Edge>) {
     let mut last: rustc_hash::FxHashMap<u64, TxnId> = rustc_hash::FxHashMap::default();
     let mut order: Vec<TxnId> = (0..ctx.txns.len() as TxnId).collect();
     order.sort_by_key(|&t| ctx.txns[t as usize].invoke_pos);
     for t in order {
-        if !deps.committed[t as usize] {
+        if !deps.committed(t) {
             continue;
         }
         let process = match ctx.history.ops[ctx.txns[t as usize].invoke_pos as usize].process {
@@ -333,17 +339,17 @@ fn process_edges(ctx: &Ctx<'_>, deps: &mut Deps) {
             crate::history::Process::Nemesis => continue,
         };
         if let Some(prev) = last.insert(process, t) {
-            deps.push(prev, t, EdgeKind::Process, 0);
+            push(out, prev, t, EdgeKind::Process);
         }
     }
 }
 
 /// Adds real-time edges through a frontier of recent completions, which keeps the edge count
 /// linear yet preserves the transitive order: a txn invoked after another completed follows it.
-fn realtime_edges(ctx: &Ctx<'_>, deps: &mut Deps) {
+fn realtime_edges(ctx: &Ctx<'_>, deps: &impl DepGraph, out: &mut Vec<Edge>) {
     let mut events: Vec<(u32, bool, TxnId)> = Vec::new();
     for (t, txn) in ctx.txns.iter().enumerate() {
-        if deps.committed[t] {
+        if deps.committed(t as TxnId) {
             events.push((txn.invoke_pos, false, t as TxnId));
             if txn.status == Status::Ok {
                 events.push((txn.complete_pos, true, t as TxnId));
@@ -360,8 +366,20 @@ fn realtime_edges(ctx: &Ctx<'_>, deps: &mut Deps) {
             frontier.push((pos, t));
         } else {
             for &(_, f) in &frontier {
-                deps.push(f, t, EdgeKind::Realtime, 0);
+                push(out, f, t, EdgeKind::Realtime);
             }
         }
+    }
+}
+
+/// Adds a process or real-time edge unless it would be a self-loop.
+fn push(out: &mut Vec<Edge>, from: TxnId, to: TxnId, kind: EdgeKind) {
+    if from != to {
+        out.push(Edge {
+            from,
+            to,
+            kind,
+            key: 0,
+        });
     }
 }

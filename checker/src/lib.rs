@@ -230,7 +230,7 @@ pub fn check(history: &History, options: &CheckOptions) -> Result<Checked, Error
                 infer::list_append(&ctx, &mut findings)
             };
             stats.indeterminate_committed = deps.info_committed;
-            anomalies::check_cycles(&ctx, deps, options, &mut findings, &mut stats);
+            anomalies::check_cycles(&ctx, &deps, options, &mut findings, &mut stats);
         }
         Model::Native => {
             let native = infer::native(&ctx, &mut findings)?;
@@ -240,8 +240,7 @@ pub fn check(history: &History, options: &CheckOptions) -> Result<Checked, Error
             durability::check(&ctx, &native, &mut findings);
             stats.snapshot_too_old_without_conflict = ring::check(&ctx, &native, &mut findings);
             bank::check_native(&ctx, &native, &mut findings);
-            let deps = native.into_deps();
-            anomalies::check_cycles(&ctx, deps, options, &mut findings, &mut stats);
+            anomalies::check_cycles(&ctx, &native, options, &mut findings, &mut stats);
         }
     }
     let (verdict, suppressed) = findings.into_verdict();

@@ -99,7 +99,7 @@ impl<'h> Ctx<'h> {
             faults: Vec::new(),
             has_ranges: false,
         };
-        let mut open: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut open = Open::default();
         let mut last_index: Option<u64> = None;
         for (pos, op) in ops.iter().enumerate() {
             if last_index.is_some_and(|l| op.index <= l) {
@@ -144,7 +144,7 @@ impl<'h> Ctx<'h> {
                 }
                 continue;
             }
-            let Some(invoke_pos) = open.remove(&client) else {
+            let Some(invoke_pos) = open.remove(client) else {
                 return Err(Error::op(
                     op.index,
                     format!("completion without an invocation by process {client}"),
@@ -176,7 +176,7 @@ impl<'h> Ctx<'h> {
             }
             ctx.push(op.index, status, invoke_pos, pos, body);
         }
-        let mut dangling: Vec<u32> = open.into_values().collect();
+        let mut dangling = open.into_positions();
         dangling.sort_unstable();
         for invoke_pos in dangling {
             let invoke = &ops[invoke_pos as usize];
@@ -307,5 +307,49 @@ impl<'h> Ctx<'h> {
             (Some(map), Scalar::Str(k)) => map.get(k.as_str()).cloned().unwrap_or(Scalar::Null),
             _ => Scalar::Null,
         }
+    }
+}
+
+/// Processes below this id have a slot in [`Open`]'s table.
+const DENSE_PROCESSES: u64 = 1 << 16;
+
+/// The open invocation of each process, as a position in the ops.
+///
+/// Pairing runs for every op, and process ids are small in practice, so a table indexed by
+/// process id serves them without hashing; larger ids go to a map.
+#[derive(Default)]
+struct Open {
+    /// Per process id below [`DENSE_PROCESSES`], its open invocation (`u32::MAX` when none).
+    dense: Vec<u32>,
+    /// The open invocations of larger process ids.
+    sparse: FxHashMap<u64, u32>,
+}
+
+impl Open {
+    /// Records the open invocation of `process`, returning the one it replaces.
+    fn insert(&mut self, process: u64, pos: u32) -> Option<u32> {
+        if process >= DENSE_PROCESSES {
+            return self.sparse.insert(process, pos);
+        }
+        let p = process as usize;
+        if p >= self.dense.len() {
+            self.dense.resize(p + 1, u32::MAX);
+        }
+        Some(std::mem::replace(&mut self.dense[p], pos)).filter(|&prev| prev != u32::MAX)
+    }
+
+    /// Takes the open invocation of `process`.
+    fn remove(&mut self, process: u64) -> Option<u32> {
+        if process >= DENSE_PROCESSES {
+            return self.sparse.remove(&process);
+        }
+        let slot = self.dense.get_mut(process as usize)?;
+        Some(std::mem::replace(slot, u32::MAX)).filter(|&prev| prev != u32::MAX)
+    }
+
+    /// The invocations still open, in no particular order.
+    fn into_positions(self) -> Vec<u32> {
+        let dense = self.dense.into_iter().filter(|&p| p != u32::MAX);
+        dense.chain(self.sparse.into_values()).collect()
     }
 }

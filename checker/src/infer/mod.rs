@@ -33,6 +33,41 @@ pub(crate) struct Deps {
     pub info_committed: u64,
 }
 
+/// A serialization graph as the cycle search reads it.
+///
+/// The edges are handed out on demand rather than kept in one list, because in the common case
+/// (a valid history) the search only counts them and checks them against the rank, and a
+/// native history's millions of edges then never need their memory.
+pub(crate) trait DepGraph {
+    /// Calls `f` with every edge (never a self-loop) and the ranks of its source and target,
+    /// in the same order on every call: the order decides which of several shortest cycles a
+    /// report shows.
+    fn each_edge(&self, f: impl FnMut(Edge, u64, u64));
+
+    /// A rank per txn such that, if every edge goes from a lower to a higher rank, the graph is
+    /// acyclic; lets the common valid case skip the component search.
+    fn rank(&self, t: TxnId) -> u64;
+
+    /// Whether the txn took effect (ok, or indeterminate but observed).
+    fn committed(&self, t: TxnId) -> bool;
+}
+
+impl DepGraph for Deps {
+    fn each_edge(&self, mut f: impl FnMut(Edge, u64, u64)) {
+        for &e in &self.edges {
+            f(e, self.rank[e.from as usize], self.rank[e.to as usize]);
+        }
+    }
+
+    fn rank(&self, t: TxnId) -> u64 {
+        self.rank[t as usize]
+    }
+
+    fn committed(&self, t: TxnId) -> bool {
+        self.committed[t as usize]
+    }
+}
+
 impl Deps {
     /// Adds an edge unless it would be a self-loop (a txn depending on itself is no anomaly).
     pub fn push(&mut self, from: TxnId, to: TxnId, kind: crate::graph::EdgeKind, key: KeyId) {

@@ -7,10 +7,10 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{scan_registers, Access, Deps};
+use super::{scan_registers, Access, DepGraph};
 use crate::anomalies::show;
 use crate::error::Error;
-use crate::graph::EdgeKind;
+use crate::graph::{Edge, EdgeKind};
 use crate::history::{KeyRange, MicroOp, Scalar, Version};
 use crate::txns::{Ctx, KeyId, Status, TxnId};
 use crate::Findings;
@@ -120,10 +120,23 @@ pub(crate) struct Write<'h> {
     pub value: &'h Scalar,
 }
 
+/// No position in a key's versions.
+const NO_POS: u32 = u32::MAX;
+
 /// Everything the native checks share: versions per key, reads, commits and writes per txn.
+///
+/// It is also the serialization graph: its edges follow from the versions and from where each
+/// read's version was found, so they are derived when the cycle search asks rather than stored.
 pub(crate) struct Native<'h> {
-    /// The dependency graph's edges.
-    pub deps: Deps,
+    /// Which txns took effect (ok, or indeterminate but observed).
+    committed: Vec<bool>,
+    /// How many indeterminate txns were found to have committed.
+    info_committed: u64,
+    /// Per read, where the version it observed is in its key's versions as judging settled it
+    /// ([`NO_POS`] for the initial state); set for valid reads only.
+    read_pos: Vec<u32>,
+    /// The predicate anti-dependencies of range reads (rare, so kept as a list).
+    pred_edges: Vec<Edge>,
     /// Per key, its installed versions in sequence order.
     pub versions: Vec<Vec<Entry<'h>>>,
     /// External reads of committed txns, grouped by txn in txn order.
@@ -155,13 +168,87 @@ impl<'h> Native<'h> {
 
     /// How many indeterminate txns were found to have committed.
     pub fn info_committed(&self) -> u64 {
-        self.deps.info_committed
+        self.info_committed
+    }
+}
+
+impl DepGraph for Native<'_> {
+    /// The edges in the order inference found them: each valid read's write-read and
+    /// anti-dependency edges, read by read, then the range reads' predicate anti-dependencies,
+    /// then the write-write edges key by key.
+    ///
+    /// A version's rank is that of its writer, whose commit sequence number it is, so only
+    /// readers' ranks are looked up.
+    fn each_edge(&self, mut f: impl FnMut(Edge, u64, u64)) {
+        for (read, &pos) in self.reads.iter().zip(&self.read_pos) {
+            if !read.valid {
+                continue;
+            }
+            let list = &self.versions[read.key as usize];
+            let t = read.txn;
+            let rank = self.rank(t);
+            let next = if pos == NO_POS {
+                0
+            } else {
+                let w = &list[pos as usize];
+                if w.txn != t {
+                    let e = Edge {
+                        from: w.txn,
+                        to: t,
+                        kind: EdgeKind::Wr,
+                        key: read.key,
+                    };
+                    f(e, version_rank(w), rank);
+                }
+                pos as usize + 1
+            };
+            if let Some(w) = list.get(next).filter(|w| w.txn != t) {
+                let e = Edge {
+                    from: t,
+                    to: w.txn,
+                    kind: EdgeKind::Rw,
+                    key: read.key,
+                };
+                f(e, rank, version_rank(w));
+            }
+        }
+        for &e in &self.pred_edges {
+            f(e, self.rank(e.from), self.rank(e.to));
+        }
+        for (key, list) in self.versions.iter().enumerate() {
+            for pair in list.windows(2) {
+                if pair[0].txn != pair[1].txn {
+                    let e = Edge {
+                        from: pair[0].txn,
+                        to: pair[1].txn,
+                        kind: EdgeKind::Ww,
+                        key: key as KeyId,
+                    };
+                    f(e, version_rank(&pair[0]), version_rank(&pair[1]));
+                }
+            }
+        }
     }
 
-    /// Hands over the dependency edges for the cycle search.
-    pub fn into_deps(self) -> Deps {
-        self.deps
+    /// Commit order, with a txn that has no commit sequence number placed just after its
+    /// snapshot.
+    fn rank(&self, t: TxnId) -> u64 {
+        match (self.commit[t as usize], self.snapshot[t as usize]) {
+            (Some(c), _) => c.saturating_mul(2),
+            (None, Some(s)) => s.saturating_mul(2).saturating_add(1),
+            (None, None) => 0,
+        }
     }
+
+    fn committed(&self, t: TxnId) -> bool {
+        self.committed[t as usize]
+    }
+}
+
+/// The [`DepGraph::rank`] of a version's writer: every version's sequence number is its
+/// writer's commit sequence number (reported, or inferred when the version was added).
+fn version_rank(e: &Entry<'_>) -> u64 {
+    e.seq.saturating_mul(2)
 }
 
 /// The reported version of a key in a micro-op's `versions` entry.
@@ -179,12 +266,10 @@ fn reported(v: Option<&Version>, key: &Scalar) -> Option<Version> {
 pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Native<'h>, Error> {
     let n = ctx.txns.len();
     let mut nat = Native {
-        deps: Deps {
-            edges: Vec::with_capacity(n * 4),
-            rank: vec![0; n],
-            committed: vec![false; n],
-            info_committed: 0,
-        },
+        committed: vec![false; n],
+        info_committed: 0,
+        read_pos: Vec::new(),
+        pred_edges: Vec::new(),
         versions: ctx
             .key_writes
             .iter()
@@ -224,7 +309,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
             continue;
         }
         let op = txn.op;
-        nat.deps.committed[t as usize] = true;
+        nat.committed[t as usize] = true;
         let wrote = scratch.iter().any(|a| a.write.is_some());
         match (op.commit_seq, wrote) {
             (Some(c), _) => {
@@ -313,6 +398,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
     sort_versions(&mut nat.versions);
     let mut resolver = Resolver::default();
     let mut judge = Judge::default();
+    nat.read_pos = vec![NO_POS; nat.reads.len()];
     if any_info {
         for r in 0..nat.reads.len() {
             resolver.resolve(ctx, findings, &mut nat, r);
@@ -340,25 +426,6 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         findings.append(judged);
     }
     range_reads(ctx, findings, &mut nat);
-    for (key, list) in nat.versions.iter().enumerate() {
-        for pair in list.windows(2) {
-            if pair[0].txn != pair[1].txn {
-                nat.deps.edges.push(crate::graph::Edge {
-                    from: pair[0].txn,
-                    to: pair[1].txn,
-                    kind: EdgeKind::Ww,
-                    key: key as KeyId,
-                });
-            }
-        }
-    }
-    for t in 0..n {
-        nat.deps.rank[t] = match (nat.commit[t], nat.snapshot[t]) {
-            (Some(c), _) => c.saturating_mul(2),
-            (None, Some(s)) => s.saturating_mul(2).saturating_add(1),
-            (None, None) => 0,
-        };
-    }
     Ok(nat)
 }
 
@@ -544,8 +611,8 @@ impl<'h> Resolver<'h> {
         if let Some(&(w, _)) = info {
             if nat.commit[w as usize].is_none() {
                 nat.commit[w as usize] = Some(v);
-                nat.deps.committed[w as usize] = true;
-                nat.deps.info_committed += 1;
+                nat.committed[w as usize] = true;
+                nat.info_committed += 1;
                 let range = nat.write_start[w as usize] as usize..nat.write_start[w as usize + 1] as usize;
                 for write in &nat.writes[range] {
                     nat.versions[write.key as usize].push(Entry::new(v, w, write.value));
@@ -671,28 +738,7 @@ impl Judge {
                 None => {}
             }
         }
-        if let Some(i) = pos {
-            let w = list[i].txn;
-            if w != t {
-                nat.deps.edges.push(crate::graph::Edge {
-                    from: w,
-                    to: t,
-                    kind: EdgeKind::Wr,
-                    key: read.key,
-                });
-            }
-        }
-        let next = pos.map_or(0, |i| i + 1);
-        if let Some(e) = list.get(next) {
-            if e.txn != t {
-                nat.deps.edges.push(crate::graph::Edge {
-                    from: t,
-                    to: e.txn,
-                    kind: EdgeKind::Rw,
-                    key: read.key,
-                });
-            }
-        }
+        nat.read_pos[r] = pos.map_or(NO_POS, |i| i as u32);
         if read.rmw {
             let first = match pos {
                 Some(i) => &mut nat.versions[read.key as usize][i].rmw_reader,
@@ -813,7 +859,7 @@ fn range_reads(ctx: &Ctx<'_>, findings: &mut Findings, nat: &mut Native<'_>) {
                 }
                 if let Some(e) = list[below..].iter().find(|e| *e.value != Scalar::Null) {
                     if e.txn != t {
-                        nat.deps.edges.push(crate::graph::Edge {
+                        nat.pred_edges.push(Edge {
                             from: t,
                             to: e.txn,
                             kind: EdgeKind::RwPred,
