@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p sim
-occsim=target/release/occsim
+occsim=${CARGO_TARGET_DIR:-target}/release/occsim
 work=$(mktemp -d)
 for m in $($occsim mutants | awk '{print $1}'); do
   $occsim explore --seeds 0..500 --swarm --mutant "$m" --max-failures 8 --out "$work/$m" >/dev/null || true

@@ -10,7 +10,15 @@
 //! so deleting a workload decision does not shift every later scheduler
 //! decision. When a stream's entries run out, every further decision takes
 //! its simplest value, 0, as Hypothesis does, so any edit of a sequence
-//! still describes a run.
+//! still describes a run. The one exception is how many transactions run:
+//! every transaction begins with a workload decision, and an agent that
+//! would begin one after the workload entries have run out begins none,
+//! and no agent does after it (running transactions and retries finish),
+//! the way a Hypothesis list ends when its "one more element" draws run
+//! out. So a sequence cut short describes a shorter run, not one padded
+//! with default transactions up to the configured count, and deleting
+//! decisions deletes transactions. A complete recording never runs out
+//! before a transaction begins, so it replays its run exactly.
 
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -121,6 +129,19 @@ impl Decisions {
             log: Vec::new(),
             record: true,
             mismatches: 0,
+        }
+    }
+
+    /// Whether a forced sequence has no entries left for `stream`; drawn
+    /// decisions never run out. The simulator begins no new transaction
+    /// once the workload stream has run out (see the module comment).
+    pub fn exhausted(&self, stream: Stream) -> bool {
+        match &self.source {
+            Source::Seeded(_) => false,
+            Source::Forced(queues) => queues
+                .iter()
+                .find(|(s, _)| *s == stream)
+                .is_none_or(|(_, q)| q.is_empty()),
         }
     }
 
@@ -257,6 +278,8 @@ mod tests {
         assert_eq!(drawn, replayed);
         assert_eq!(r.mismatches(), 0);
         assert_eq!(r.choose(Stream::Disk, 9), 0, "past the end, the simplest choice");
+        assert!(r.exhausted(Stream::Workload) && r.exhausted(Stream::Scheduler));
+        assert!(!Decisions::seeded(3, false).exhausted(Stream::Workload));
     }
 
     #[test]

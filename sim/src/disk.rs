@@ -251,7 +251,10 @@ fn flip_protected_bit(image: &mut BTreeMap<String, Vec<u8>>, d: &mut Decisions) 
         return false;
     }
     let (name, len) = targets[d.choose(Stream::Disk, targets.len() as u64) as usize].clone();
-    let at = d.choose(Stream::Disk, len as u64) as usize;
+    // Counted back from the end of the protected bytes, so the same
+    // decision hits the same byte of the newest commits however many
+    // commits came before them (a shrunk run keeps its flip in place).
+    let at = len - 1 - d.choose(Stream::Disk, len as u64) as usize;
     let bit = d.choose(Stream::Disk, 8);
     image.get_mut(&name).expect("target exists")[at] ^= 1 << bit;
     true

@@ -176,6 +176,14 @@ struct Sim {
 /// How many steps an armed crash waits for its storage call.
 const CRASH_ARMED_STEPS: u64 = 16;
 
+/// Where a crash falls, by the value of its decision: 0 between steps,
+/// else armed at that storage call from now (1-based). Half of all crashes
+/// fall at the second call, which in a commit is its fsync right after its
+/// WAL append: a commit in flight, which is what recovery bugs need to show.
+/// The values 0 to 3 mean the crash point itself, so model-checker paths,
+/// which record those, replay unchanged.
+const CRASH_POINTS: [u64; 6] = [0, 1, 2, 3, 2, 2];
+
 /// Runs a simulation. A panic inside the engine is caught and reported as
 /// an `engine-assertion` violation with the history up to that point.
 pub fn run(spec: RunSpec) -> RunResult {
@@ -266,7 +274,7 @@ impl Sim {
                     self.disk_mut().arm_sync_failure();
                 }
                 if self.crash_armed_at.is_none() && self.d.chance(Stream::Faults, crash) {
-                    match self.d.choose(Stream::Faults, 4) {
+                    match CRASH_POINTS[self.d.choose(Stream::Faults, CRASH_POINTS.len() as u64) as usize] {
                         0 => {
                             if !self.crash_and_recover() {
                                 return End::CorruptionDetected;
@@ -350,6 +358,13 @@ impl Sim {
             .map(|(i, _)| i)
             .expect("the pick is below the number of ready agents");
         self.trace.event(&[1, self.stats.steps, who as u64, self.now]);
+        let starts = self.agents[who].running.is_none() && self.agents[who].retry.is_none();
+        if starts && self.d.exhausted(Stream::Workload) {
+            // A forced sequence whose workload decisions ran out begins no
+            // new transactions (see `decisions`).
+            self.agents.iter_mut().for_each(|a| a.remaining = 0);
+            return;
+        }
         let agent = &mut self.agents[who];
         if agent.running.is_none() {
             let running = match agent.retry.take() {

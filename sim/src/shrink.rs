@@ -10,9 +10,11 @@
 //! sequence that runs out reads as zeros (no fault, first agent, first
 //! workload), so deleting decisions always leaves a valid run.
 
+use std::collections::BTreeMap;
+
 use engine::Mutant;
 
-use crate::decisions::Choice;
+use crate::decisions::{Choice, Stream};
 use crate::run::{run, RunResult, RunSpec};
 use crate::scenario::Scenario;
 
@@ -92,7 +94,7 @@ impl Shrinker {
         if !fails(&result, &self.target) {
             return false;
         }
-        c.choices = effective(&result);
+        c.choices = effective(&c.choices, &result);
         if size(&c, &result) >= size(&self.best, &self.best_result) {
             return false;
         }
@@ -115,17 +117,25 @@ impl Shrinker {
         progress
     }
 
+    /// Shrinks the decision sequence: deletes runs of whole steps, then
+    /// deletes or zeroes small chunks, and once none of that helps, lowers
+    /// single values.
     fn shrink_choices(&mut self) -> bool {
+        let mut progress = self.delete_steps();
+        progress |= self.delete_chunks(&[8, 4, 2, 1]);
+        if !progress {
+            progress = self.lower_values();
+        }
+        progress
+    }
+
+    /// Deletes, or else zeroes, chunks of each size, from the end
+    /// backwards, a chunk's length apart.
+    fn delete_chunks(&mut self, sizes: &[usize]) -> bool {
         let mut progress = false;
-        let len = self.best.choices.len();
-        let mut chunks: Vec<usize> = [len / 2, len / 8, len / 32]
-            .into_iter()
-            .filter(|&c| c > 64)
-            .collect();
-        chunks.extend([64, 16, 8, 4, 2, 1]);
-        for chunk in chunks {
+        for &chunk in sizes {
             let mut i = self.best.choices.len();
-            while i > 0 {
+            while i > 0 && self.attempts < self.budget {
                 i = i.min(self.best.choices.len()).saturating_sub(chunk);
                 let mut deleted = self.best.clone();
                 let end = (i + chunk).min(deleted.choices.len());
@@ -142,6 +152,46 @@ impl Shrinker {
                 }
             }
         }
+        progress
+    }
+
+    /// Deletes runs of whole steps, from the end backwards: runs of half
+    /// the steps, a quarter, and so on, a run's length apart, and runs of
+    /// 8 steps or fewer at every step. A step's decisions are contiguous (its
+    /// fault draws, the scheduler's pick, the agent's draws, a crash's disk
+    /// draws), so deleting whole steps keeps the streams aligned where
+    /// deleting arbitrary chunks would shift one stream against another,
+    /// which is what lets a run lose the transactions before its failure
+    /// and cut the ones after it.
+    fn delete_steps(&mut self) -> bool {
+        let mut progress = false;
+        let steps = step_starts(&self.best.choices).len();
+        let sizes = std::iter::successors(Some(steps / 2), |k| Some(k / 2)).take_while(|&k| k > 0);
+        for k in sizes {
+            let stride = if k > 8 { k } else { 1 };
+            let mut next = usize::MAX;
+            loop {
+                let starts = step_starts(&self.best.choices);
+                if starts.len() < k || self.attempts >= self.budget {
+                    break;
+                }
+                let u = next.min(starts.len() - k);
+                let end = starts.get(u + k).copied().unwrap_or(self.best.choices.len());
+                let mut deleted = self.best.clone();
+                deleted.choices.drain(starts[u]..end);
+                progress |= self.try_keep(deleted);
+                if u == 0 {
+                    break;
+                }
+                next = u.saturating_sub(stride);
+            }
+        }
+        progress
+    }
+
+    /// Halves single values, from the end backwards.
+    fn lower_values(&mut self) -> bool {
+        let mut progress = false;
         for i in (0..self.best.choices.len()).rev() {
             let v = self.best.choices.get(i).map_or(0, |c| c.1);
             if v > 1 {
@@ -154,14 +204,58 @@ impl Shrinker {
     }
 }
 
-/// The decisions a run really made, without trailing zeros: a stream whose
-/// entries ran out reads as zeros, so they add nothing.
-fn effective(result: &RunResult) -> Vec<Choice> {
-    let mut choices = result.decisions.clone();
-    while choices.last().is_some_and(|c| c.1 == 0) {
-        choices.pop();
+/// Where the simulator's steps begin in a decision sequence: every step
+/// begins with its fault draws, or, in a run without faults, with the
+/// scheduler's pick.
+fn step_starts(choices: &[Choice]) -> Vec<usize> {
+    let first = if choices.iter().any(|c| c.0 == Stream::Faults) {
+        Stream::Faults
+    } else {
+        Stream::Scheduler
+    };
+    (0..choices.len())
+        .filter(|&i| i == 0 || (choices[i].0 == first && choices[i - 1].0 != first))
+        .collect()
+}
+
+/// The decisions a run forced by `forced` really took from it: per stream,
+/// the entries it consumed (its log's later entries of a stream were read
+/// past the end), without trailing zeros (a stream that runs out reads
+/// zeros anyway). The workload stream keeps its zeros and loses the reads
+/// past its end, because its running out is what ends the run's
+/// transactions. Replaying the result gives the same run.
+fn effective(forced: &[Choice], result: &RunResult) -> Vec<Choice> {
+    let mut available: BTreeMap<Stream, usize> = BTreeMap::new();
+    for c in forced {
+        *available.entry(c.0).or_default() += 1;
     }
-    choices
+    let mut keep: Vec<bool> = result
+        .decisions
+        .iter()
+        .map(|c| {
+            let left = available.entry(c.0).or_default();
+            let taken = *left > 0;
+            *left = left.saturating_sub(1);
+            taken
+        })
+        .collect();
+    let mut settled: Vec<Stream> = Vec::new();
+    for (i, c) in result.decisions.iter().enumerate().rev() {
+        if !keep[i] || settled.contains(&c.0) {
+            continue;
+        }
+        if c.1 == 0 && c.0 != Stream::Workload {
+            keep[i] = false;
+        } else {
+            settled.push(c.0);
+        }
+    }
+    result
+        .decisions
+        .iter()
+        .zip(keep)
+        .filter_map(|(c, k)| k.then_some(*c))
+        .collect()
 }
 
 /// How big a run is, for "smaller": transactions first, then the number of

@@ -26,12 +26,13 @@ fn log_uniform(d: &mut Decisions, lo: u64, hi: u64) -> u64 {
     d.between(Stream::Swarm, lo_b, hi_b)
 }
 
-/// A probability: none a third of the time, else one in `10^1..10^4`.
-fn probability(d: &mut Decisions, max: f64) -> f64 {
+/// A probability: none a third of the time, else drawn log-uniformly
+/// from `min..=max`.
+fn probability(d: &mut Decisions, min: f64, max: f64) -> f64 {
     if d.choose(Stream::Swarm, 3) == 0 {
         return 0.0;
     }
-    let per_million = log_uniform(d, 100, (max * 1_000_000.0) as u64);
+    let per_million = log_uniform(d, (min * 1_000_000.0) as u64, (max * 1_000_000.0) as u64);
     per_million as f64 / 1_000_000.0
 }
 
@@ -72,9 +73,12 @@ pub fn draw(seed: u64, base: &Scenario) -> Scenario {
         checkpoint_wal_bytes: log_uniform(&mut d, 256, 1 << 20),
     };
     let faults = FaultConfig {
-        crash: probability(&mut d, 0.05),
-        fsync_failure: probability(&mut d, 0.02),
-        bit_flip: probability(&mut d, 0.002),
+        // At least one crash in a thousand steps: a run of a few thousand
+        // steps then crashes often enough to crash some commit in flight,
+        // which is what recovery bugs need to show.
+        crash: probability(&mut d, 0.001, 0.05),
+        fsync_failure: probability(&mut d, 0.0001, 0.02),
+        bit_flip: probability(&mut d, 0.0001, 0.002),
         sector_size: 1 << d.between(Stream::Swarm, 4, 12),
         fault_steps: base.faults.fault_steps,
         liveness_steps: base.faults.liveness_steps.max(workload_bound(&workload)),

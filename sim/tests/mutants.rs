@@ -7,7 +7,7 @@ use engine::Mutant;
 use sim::explore::{explore, merge, ExploreSpec, Summary};
 use sim::scenario::Scenario;
 
-/// Seeds each mutant must be caught within (the slowest needs about 16).
+/// Seeds each mutant must be caught within (the slowest needs about 22).
 const BUDGET: u64 = 96;
 
 fn spec(seeds: Vec<u64>, mutant: Option<Mutant>, max_failures: Option<usize>, jobs: usize) -> ExploreSpec {

@@ -8,12 +8,8 @@ use sim::shrink::{shrink, target_of, Candidate};
 
 #[test]
 fn a_swarm_failure_shrinks_to_a_few_transactions_that_still_fail_and_replay() {
-    for mutant in [
-        Mutant::SkipReadValidation,
-        Mutant::EarlyGc,
-        Mutant::NoReadYourWrites,
-    ] {
-        let failing = (0..50)
+    for mutant in Mutant::ALL {
+        let failing = (0..100)
             .map(|seed| run_seed(&Scenario::default(), seed, true, Some(mutant)))
             .find(|o| !o.result.verdict.valid)
             .expect("the mutant is caught");
