@@ -64,7 +64,7 @@ pub fn build(model: &OccModel, state: &State) -> History {
             .agents
             .iter()
             .enumerate()
-            .flat_map(|(p, a)| a.done.iter().map(move |d| (p as u64, d)))
+            .flat_map(|(p, a)| a.done.iter().map(move |d| (p as u64, &**d)))
             .filter(|(_, d)| d.epoch == epoch && d.at_crash)
             .map(|(p, d)| (p, rec.invoke(p, tick()), d))
             .collect();
@@ -104,6 +104,7 @@ fn in_order(state: &State, epoch: u8) -> Vec<(usize, &Done)> {
             a.done
                 .iter()
                 .filter(|d| d.epoch == epoch && !d.at_crash)
+                .map(|d| &**d)
                 .collect()
         })
         .collect();
