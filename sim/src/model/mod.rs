@@ -33,7 +33,7 @@ mod state;
 
 use std::sync::Arc;
 
-use checker::Verdict;
+use checker::{Meta, Verdict};
 use engine::{Options, SyncPolicy};
 use stateright::{Model, Property};
 
@@ -66,6 +66,8 @@ pub struct OccModel {
     /// accounts first (the money invariant sums those).
     watched: Vec<String>,
     total: i64,
+    /// The meta line of every history the model builds.
+    meta: Meta,
     /// The properties already reported (see `properties`).
     claims: Arc<Claims>,
     /// Recoveries and verdicts shared between states.
@@ -102,8 +104,10 @@ impl OccModel {
             crashes: 0,
             panic: None,
         };
+        let total = i64::from(w.accounts) * w.initial_balance as i64;
         OccModel {
-            total: i64::from(w.accounts) * w.initial_balance as i64,
+            meta: history::meta(&scenario, total),
+            total,
             config,
             scenario,
             options,
@@ -208,7 +212,7 @@ impl Model for OccModel {
             let Some(plain) = self.successor(state, step(None)) else {
                 continue;
             };
-            let wrote = matches!(&*plain.next, State { store: Store::Up(c), .. } if !c.same(core.arc()) && c.storage().mem() != core.storage().mem());
+            let wrote = matches!(&plain.next, State { store: Store::Up(c), .. } if !c.same(core.arc()) && c.storage().mem() != core.storage().mem());
             actions.push(plain);
             if crash_left && wrote {
                 actions.extend((1..=3).filter_map(|k| self.successor(state, step(Some(k)))));
@@ -220,7 +224,7 @@ impl Model for OccModel {
     }
 
     fn next_state(&self, _: &State, action: Action) -> Option<State> {
-        Some(*action.next)
+        Some(action.next)
     }
 
     fn properties(&self) -> Vec<Property<Self>> {

@@ -56,7 +56,7 @@ pub enum Move {
 pub struct Action {
     /// The move.
     pub what: Move,
-    pub(super) next: Box<State>,
+    pub(super) next: State,
 }
 
 /// The workload decisions that begin one transaction: the mix pick and
@@ -103,10 +103,7 @@ impl OccModel {
         if self.config.symmetric() {
             canonicalize(&mut next.agents);
         }
-        Some(Action {
-            what,
-            next: Box::new(next),
-        })
+        Some(Action { what, next })
     }
 
     /// The recoveries the crashed `disk` allows, each computed once per
