@@ -6,6 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The model checker clones, builds and drops small states and histories
+/// millions of times on every core; mimalloc's thread-local free lists make
+/// that about a third cheaper than the system allocator's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Deterministic simulation testing of an OCC key-value store.
 #[derive(Parser)]
 #[command(name = "occsim", version, about)]

@@ -113,6 +113,14 @@ impl Recorder {
         }
     }
 
+    /// Makes room for `ops` more ops, for a caller that knows how many it
+    /// will record.
+    pub fn reserve(&mut self, ops: usize) {
+        if self.keep {
+            self.entries.reserve(ops);
+        }
+    }
+
     /// Records the start of a transaction; returns its invoke index.
     pub fn invoke(&mut self, process: u64, time: u64) -> u64 {
         let index = self.next_index;

@@ -8,12 +8,12 @@ use super::{account, next, Ctx, Running, Step};
 pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
     let accounts = ctx.scenario.workload.accounts;
     if t.phase == 0 {
-        t.begin(ctx.core);
+        t.begin(ctx.core.get());
         return next(t);
     }
     if t.phase <= accounts {
-        t.get(ctx.core, &account(u64::from(t.phase - 1)))?;
+        t.get(ctx.core.get(), &account(u64::from(t.phase - 1)))?;
         return next(t);
     }
-    Ok(Step::Done(t.commit(ctx.core)))
+    Ok(Step::Done(t.commit(ctx.core.get_mut())))
 }

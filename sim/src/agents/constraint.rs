@@ -33,12 +33,12 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             t.amount = ctx
                 .d
                 .between(Stream::Workload, 1, ctx.scenario.workload.max_amount) as i64;
-            t.begin(ctx.core);
+            t.begin(ctx.core.get());
             next(t)
         }
         1 | 2 => {
             let key = t.keys[t.phase as usize - 1].clone();
-            t.get(ctx.core, &key)?;
+            t.get(ctx.core.get(), &key)?;
             next(t)
         }
         _ => {
@@ -48,7 +48,7 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
                 let key = t.keys[0].clone();
                 t.put(&key, mine - t.amount);
             }
-            Ok(Step::Done(t.commit(ctx.core)))
+            Ok(Step::Done(t.commit(ctx.core.get_mut())))
         }
     }
 }

@@ -17,20 +17,20 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
                 .d
                 .choose(Stream::Workload, u64::from(ctx.scenario.workload.counters));
             t.keys = smallvec![format_compact!("ctr/{k}")];
-            t.begin(ctx.core);
+            t.begin(ctx.core.get());
             next(t)
         }
         1 => {
             let key = t.keys[0].clone();
-            t.get(ctx.core, &key)?;
+            t.get(ctx.core.get(), &key)?;
             next(t)
         }
         2 => {
             let key = t.keys[0].clone();
             t.put(&key, t.values[0].unwrap_or(0) + 1);
-            t.get(ctx.core, &key)?;
+            t.get(ctx.core.get(), &key)?;
             next(t)
         }
-        _ => Ok(Step::Done(t.commit(ctx.core))),
+        _ => Ok(Step::Done(t.commit(ctx.core.get_mut()))),
     }
 }

@@ -16,12 +16,12 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
                 .d
                 .choose(Stream::Workload, u64::from(ctx.scenario.workload.registrations));
             t.keys = smallvec![format_compact!("reg/{k}")];
-            t.begin(ctx.core);
+            t.begin(ctx.core.get());
             next(t)
         }
         1 => {
             let key = t.keys[0].clone();
-            t.get(ctx.core, &key)?;
+            t.get(ctx.core.get(), &key)?;
             next(t)
         }
         _ => {
@@ -29,7 +29,7 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
                 let key = t.keys[0].clone();
                 t.put(&key, t.invoke as i64);
             }
-            Ok(Step::Done(t.commit(ctx.core)))
+            Ok(Step::Done(t.commit(ctx.core.get_mut())))
         }
     }
 }

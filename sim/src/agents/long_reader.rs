@@ -15,13 +15,13 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             let a = ctx.d.choose(Stream::Workload, n);
             let b = (a + 1 + ctx.d.choose(Stream::Workload, n - 1)) % n;
             t.keys = smallvec![account(a), account(b)];
-            t.begin(ctx.core);
+            t.begin(ctx.core.get());
             t.phase = 1;
             Ok(Step::Continue { wake: None })
         }
         1 => {
             let key = t.keys[0].clone();
-            t.get(ctx.core, &key)?;
+            t.get(ctx.core.get(), &key)?;
             t.phase = 2;
             Ok(Step::Continue {
                 wake: Some(ctx.now + ctx.scenario.workload.long_reader_ticks),
@@ -29,13 +29,13 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
         }
         2 => {
             let key = t.keys[1].clone();
-            t.get(ctx.core, &key)?;
+            t.get(ctx.core.get(), &key)?;
             t.phase = 3;
             Ok(Step::Continue { wake: None })
         }
         _ => {
             t.put(&format!("lr/{}", ctx.agent), t.invoke as i64);
-            Ok(Step::Done(t.commit(ctx.core)))
+            Ok(Step::Done(t.commit(ctx.core.get_mut())))
         }
     }
 }

@@ -17,6 +17,8 @@ mod transfer;
 
 pub use constraint::pair as constraint_pair;
 
+use std::sync::Arc;
+
 use checker::{KeyRange as HistoryRange, MicroOp, RangeRead, Scalar, Version};
 use compact_str::CompactString;
 use engine::{Core, Error, KeyRange, ReadSource, Txn};
@@ -207,10 +209,41 @@ pub fn failure(e: &Error) -> Completion {
     }
 }
 
+/// The store a step runs on. Only a commit writes to it, so a model
+/// checker can keep one store shared between the states a step only read
+/// it in, and copy it when a step writes (`Arc::make_mut`); the simulator
+/// owns its store and reaches it directly.
+pub trait CoreRef {
+    /// The store, to read.
+    fn get(&self) -> &Core<SimDisk>;
+    /// The store, to write.
+    fn get_mut(&mut self) -> &mut Core<SimDisk>;
+}
+
+impl CoreRef for Core<SimDisk> {
+    fn get(&self) -> &Core<SimDisk> {
+        self
+    }
+
+    fn get_mut(&mut self) -> &mut Core<SimDisk> {
+        self
+    }
+}
+
+impl CoreRef for Arc<Core<SimDisk>> {
+    fn get(&self) -> &Core<SimDisk> {
+        self
+    }
+
+    fn get_mut(&mut self) -> &mut Core<SimDisk> {
+        Arc::make_mut(self)
+    }
+}
+
 /// What a step can use: the store, the decisions, the scenario.
 pub struct Ctx<'a> {
     /// The store.
-    pub core: &'a mut Core<SimDisk>,
+    pub core: &'a mut dyn CoreRef,
     /// Every decision.
     pub d: &'a mut Decisions,
     /// The scenario.

@@ -10,18 +10,18 @@ use super::{next, Ctx, Running, Step};
 pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
-            t.begin(ctx.core);
+            t.begin(ctx.core.get());
             next(t)
         }
         1 => {
-            t.amount = t.list(ctx.core, "item/")? as i64;
+            t.amount = t.list(ctx.core.get(), "item/")? as i64;
             next(t)
         }
         _ => {
             let item = format!("item/{}", t.invoke);
             t.put(&item, t.invoke as i64);
             t.put(&format!("items-seen/{}", ctx.agent), t.amount);
-            Ok(Step::Done(t.commit(ctx.core)))
+            Ok(Step::Done(t.commit(ctx.core.get_mut())))
         }
     }
 }

@@ -20,12 +20,12 @@ pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             let (from, to, amount) = ctx.pick_transfer();
             t.keys = smallvec![account(from), account(to)];
             t.amount = amount;
-            t.begin(ctx.core);
+            t.begin(ctx.core.get());
             next(t)
         }
         1 | 2 => {
             let key = t.keys[t.phase as usize - 1].clone();
-            t.get(ctx.core, &key)?;
+            t.get(ctx.core.get(), &key)?;
             next(t)
         }
         _ => {
@@ -36,7 +36,7 @@ pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
                 t.put(&a, from - t.amount);
                 t.put(&b, to + t.amount);
             }
-            Ok(Step::Done(t.commit(ctx.core)))
+            Ok(Step::Done(t.commit(ctx.core.get_mut())))
         }
     }
 }
@@ -51,8 +51,11 @@ pub fn atomic(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             let (from, to, amount) = ctx.pick_transfer();
             t.keys = smallvec![account(from), account(to)];
             t.amount = amount;
-            let entries = ctx.core.get_many(&[t.keys[0].as_bytes(), t.keys[1].as_bytes()])?;
-            t.snapshot = Some(ctx.core.visible_seq());
+            let entries = ctx
+                .core
+                .get()
+                .get_many(&[t.keys[0].as_bytes(), t.keys[1].as_bytes()])?;
+            t.snapshot = Some(ctx.core.get().visible_seq());
             for (key, entry) in t.keys.clone().iter().zip(&entries) {
                 let value = entry.value.as_deref().map(decode);
                 t.values.push(value);
@@ -84,7 +87,7 @@ pub fn atomic(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             t.mops.push(MicroOp::write(a.as_str(), from - t.amount));
             t.mops.push(MicroOp::write(b.as_str(), to + t.amount));
             t.versions.extend([Version::Absent, Version::Absent]);
-            match ctx.core.atomic_commit(&op) {
+            match ctx.core.get_mut().atomic_commit(&op) {
                 Ok(AtomicResult::Ok { versionstamp }) => {
                     t.snapshot = Some(versionstamp.seq() - 1);
                     Ok(Step::Done(Completion::Ok {

@@ -16,11 +16,14 @@ use checker::{BankMeta, Function, History, Meta, Model};
 use super::{Done, OccModel, State, Store};
 use crate::agents::account;
 use crate::recorder::{Completion, Recorder};
+use crate::scenario::Scenario;
 use crate::trace::Trace;
 
 /// Builds the history of `state`, with the meta line the simulator writes.
 pub fn build(model: &OccModel, state: &State) -> History {
     let mut rec = Recorder::new(true);
+    let running = state.agents.iter().filter(|a| a.running.is_some()).count();
+    rec.reserve(2 + 2 * state.finished().count() + running + 2 * usize::from(state.crashes));
     let mut trace = Trace::default();
     let mut time = 0u64;
     let mut tick = || {
@@ -64,7 +67,7 @@ pub fn build(model: &OccModel, state: &State) -> History {
             .agents
             .iter()
             .enumerate()
-            .flat_map(|(p, a)| a.done.iter().map(move |d| (p as u64, d)))
+            .flat_map(|(p, a)| a.done.iter().map(move |d| (p as u64, &**d)))
             .filter(|(_, d)| d.epoch == epoch && d.at_crash)
             .map(|(p, d)| (p, rec.invoke(p, tick()), d))
             .collect();
@@ -86,7 +89,7 @@ pub fn build(model: &OccModel, state: &State) -> History {
         }
     }
     let mut history = rec.into_history();
-    history.meta = Some(meta(model));
+    history.meta = Some(model.meta.clone());
     history
 }
 
@@ -104,6 +107,7 @@ fn in_order(state: &State, epoch: u8) -> Vec<(usize, &Done)> {
             a.done
                 .iter()
                 .filter(|d| d.epoch == epoch && !d.at_crash)
+                .map(|d| &**d)
                 .collect()
         })
         .collect();
@@ -125,19 +129,20 @@ fn in_order(state: &State, epoch: u8) -> Vec<(usize, &Done)> {
     }
 }
 
-/// The meta line: the native model, the ring capacity, the bank.
-fn meta(model: &OccModel) -> Meta {
-    let w = &model.scenario.workload;
+/// The meta line of every history of `scenario`: the native model, the
+/// ring capacity, the bank holding `total`.
+pub fn meta(scenario: &Scenario, total: i64) -> Meta {
+    let w = &scenario.workload;
     Meta {
         model: Some(Model::Native),
-        ring_capacity: Some(model.scenario.store.ring_capacity as u64),
+        ring_capacity: Some(scenario.store.ring_capacity as u64),
         bank: Some(BankMeta {
             accounts: (0..u64::from(w.accounts))
                 .map(|i| checker::Scalar::Str(account(i)))
                 .collect(),
-            total: model.total,
+            total,
         }),
-        scenario: Some(model.scenario.name.clone()),
+        scenario: Some(scenario.name.clone()),
         ..Meta::default()
     }
 }

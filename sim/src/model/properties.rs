@@ -4,27 +4,59 @@
 //! stateright records a violation again at every violating state it
 //! visits, keeping the last; an invariant here reports only the first
 //! state that violates it (a claim in the model), which under a
-//! single-threaded BFS is a shallowest one.
+//! single-threaded BFS is a shallowest one. A coverage property is
+//! likewise reported by the first state that reaches it: stateright would
+//! otherwise store a new example path for every state where it holds, and
+//! the report only says whether it was reached.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use stateright::Property;
 
 use super::{Done, OccModel, State, Store};
-use crate::agents::{account, decode};
+use crate::agents::decode;
 use crate::recorder::Completion;
 
-/// Every property, invariants first.
+/// Every property, invariants first; each claims its own slot in
+/// [`Claims`].
 pub fn all() -> Vec<Property<OccModel>> {
     vec![
-        Property::always(names::MONEY, money_conserved),
-        Property::always(names::SEQS, seqs_increase),
-        Property::always(names::NO_PANIC, no_panic),
-        Property::always(names::VERDICT, verdict_valid),
-        Property::sometimes(names::COMMIT, committed),
-        Property::sometimes(names::CONFLICT, conflict_aborted),
-        Property::sometimes(names::TOO_OLD, too_old_aborted),
-        Property::sometimes(names::IN_FLIGHT, crashed_in_commit),
-        Property::sometimes(names::RECOVERY, recovered),
+        Property::always(names::MONEY, |m, s| m.claims.holds(0, || money_holds(m, s))),
+        Property::always(names::SEQS, |m, s| m.claims.holds(1, || seqs_hold(m, s))),
+        Property::always(names::NO_PANIC, |m, s: &State| {
+            m.claims.holds(2, || s.panic.is_none())
+        }),
+        Property::always(names::VERDICT, |m, s| m.claims.holds(3, || verdict_valid(m, s))),
+        Property::sometimes(names::COMMIT, |m, s| m.claims.reached(4, || committed(s))),
+        Property::sometimes(names::CONFLICT, |m, s| {
+            m.claims.reached(5, || conflict_aborted(s))
+        }),
+        Property::sometimes(names::TOO_OLD, |m, s| m.claims.reached(6, || too_old_aborted(s))),
+        Property::sometimes(names::IN_FLIGHT, |m, s| {
+            m.claims.reached(7, || crashed_in_commit(s))
+        }),
+        Property::sometimes(names::RECOVERY, |m, s| m.claims.reached(8, || recovered(s))),
     ]
+}
+
+/// The properties already reported, one slot per property of [`all`].
+/// Every thread checking the model shares them.
+#[derive(Debug, Default)]
+pub struct Claims([AtomicBool; 9]);
+
+impl Claims {
+    /// Whether to report invariant `slot` as holding: when it holds, or
+    /// when another state already reported it violated (then it is not
+    /// evaluated again).
+    fn holds(&self, slot: usize, holds: impl FnOnce() -> bool) -> bool {
+        self.0[slot].load(Ordering::Relaxed) || holds() || self.0[slot].swap(true, Ordering::Relaxed)
+    }
+
+    /// Whether to report coverage property `slot` as reached: only by the
+    /// first state that reaches it.
+    fn reached(&self, slot: usize, reached: impl FnOnce() -> bool) -> bool {
+        !self.0[slot].load(Ordering::Relaxed) && reached() && !self.0[slot].swap(true, Ordering::Relaxed)
+    }
 }
 
 /// Property names, as reported.
@@ -49,26 +81,18 @@ pub mod names {
     pub const RECOVERY: &str = "a recovery";
 }
 
-fn money_conserved(m: &OccModel, s: &State) -> bool {
-    m.holds(names::MONEY, money_holds(m, s))
-}
-
 fn money_holds(m: &OccModel, s: &State) -> bool {
     let Store::Up(core) = &s.store else {
         return true;
     };
     let mut sum = 0i64;
-    for i in 0..u64::from(m.config.accounts) {
-        match core.read_latest(account(i).as_bytes()) {
+    for key in &m.watched[..m.config.accounts as usize] {
+        match core.read_latest(key.as_bytes()) {
             Ok((_, Some(v))) if v.len() == 8 => sum += decode(&v),
             _ => return false,
         }
     }
     sum == m.total
-}
-
-fn seqs_increase(m: &OccModel, s: &State) -> bool {
-    m.holds(names::SEQS, seqs_hold(m, s))
 }
 
 /// Versions never exceed the visible sequence number, which never exceeds
@@ -87,51 +111,44 @@ fn seqs_hold(m: &OccModel, s: &State) -> bool {
             }
         }
     }
-    let mut seen = vec![1u64];
-    for agent in &s.agents {
-        let mut last = 1;
-        for seq in agent.done.iter().filter_map(Done::commit_seq) {
-            if seq <= last || seen.contains(&seq) {
-                return false;
-            }
-            last = seq;
-            seen.push(seq);
-        }
-    }
-    true
-}
-
-fn no_panic(m: &OccModel, s: &State) -> bool {
-    m.holds(names::NO_PANIC, s.panic.is_none())
+    let increasing = s.agents.iter().all(|agent| {
+        let mut seqs = agent.done.iter().filter_map(|d| d.commit_seq());
+        seqs.try_fold(1, |last, seq| (seq > last).then_some(seq))
+            .is_some()
+    });
+    let acknowledged = || s.finished().filter_map(Done::commit_seq);
+    increasing
+        && acknowledged()
+            .enumerate()
+            .all(|(i, seq)| !acknowledged().take(i).any(|earlier| earlier == seq))
 }
 
 /// The full checker, at the end of a run only: it judges whole histories.
 fn verdict_valid(m: &OccModel, s: &State) -> bool {
-    let holds = !s.is_terminal() || s.panic.is_some() || m.verdict(s).valid;
-    m.holds(names::VERDICT, holds)
+    !s.is_terminal() || s.panic.is_some() || m.history_valid(s)
 }
 
-fn committed(_: &OccModel, s: &State) -> bool {
+fn committed(s: &State) -> bool {
     s.finished().any(|d| d.commit_seq().is_some())
 }
 
-fn conflict_aborted(_: &OccModel, s: &State) -> bool {
+fn conflict_aborted(s: &State) -> bool {
     s.finished().any(|d| d.completion == Completion::Fail("conflict"))
 }
 
-fn too_old_aborted(_: &OccModel, s: &State) -> bool {
+fn too_old_aborted(s: &State) -> bool {
     s.finished()
         .any(|d| d.completion == Completion::Fail("snapshot_too_old"))
 }
 
 /// A commit call that the crash interrupted ends indeterminate in the
 /// step that crashed, not as an open transaction at the crash.
-fn crashed_in_commit(_: &OccModel, s: &State) -> bool {
+fn crashed_in_commit(s: &State) -> bool {
     s.finished()
         .any(|d| !d.at_crash && d.completion == Completion::Info("crash"))
 }
 
-fn recovered(_: &OccModel, s: &State) -> bool {
+fn recovered(s: &State) -> bool {
     s.crashes > 0 && matches!(s.store, Store::Up(_))
 }
 
