@@ -158,7 +158,9 @@ impl<S: Storage> Core<S> {
         let (stored, lookup) = self.mvcc.get(key, txn.snapshot);
         let (version, value) = self.resolve(lookup, txn.snapshot)?;
         let record = version.is_some() || self.mutant() != Some(Mutant::IgnoreAbsentReads);
-        if record && !txn.writes.contains_key(key) {
+        // Only the no-read-your-writes mutant gets here with the key written.
+        let written = self.mutant() == Some(Mutant::NoReadYourWrites) && txn.writes.contains_key(key);
+        if record && !written {
             let key = stored.cloned().unwrap_or_else(|| Bytes::from(key));
             txn.reads.insert(key, version);
         }

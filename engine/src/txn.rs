@@ -55,10 +55,13 @@ impl Txn {
         Ok(())
     }
 
-    /// The key as stored bytes, reusing the read set's copy when the key
-    /// was read first (the common read-modify-write), so a long key is not
-    /// allocated again.
+    /// The key as stored bytes: a short key is copied inline; a long one
+    /// reuses the read set's copy when the key was read first (the common
+    /// read-modify-write), so it is not allocated again.
     fn shared_key(&self, key: &[u8]) -> Bytes {
+        if let Some(inline) = Bytes::inline(key) {
+            return inline;
+        }
         match self.reads.get_key_value(key) {
             Some((shared, _)) => shared.clone(),
             None => Bytes::from(key),

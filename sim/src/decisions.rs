@@ -203,6 +203,15 @@ impl Decisions {
     }
 
     /// The decisions made so far (empty unless recording).
+    /// Makes room in the log for `n` more decisions, for a caller that
+    /// knows roughly how many it will draw (a long run would otherwise
+    /// copy its log each time it doubles).
+    pub fn reserve(&mut self, n: usize) {
+        if self.record {
+            self.log.reserve(n);
+        }
+    }
+
     pub fn log(&self) -> &[Choice] {
         &self.log
     }

@@ -118,6 +118,8 @@ impl Recorder {
     pub fn reserve(&mut self, ops: usize) {
         if self.keep {
             self.entries.reserve(ops);
+            // A transaction is two ops with a few micro-ops between them.
+            self.mops.reserve(ops * 2);
         }
     }
 

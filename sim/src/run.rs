@@ -173,6 +173,9 @@ struct Sim {
     extra: Vec<Violation>,
 }
 
+/// Decisions a transaction draws, roughly, for sizing the decision log.
+const DECISIONS_PER_TXN: usize = 12;
+
 /// How many steps an armed crash waits for its storage call.
 const CRASH_ARMED_STEPS: u64 = 16;
 
@@ -212,10 +215,17 @@ impl Sim {
             checkpoint_wal_bytes: spec.scenario.store.checkpoint_wal_bytes,
             mutant: spec.mutant,
         };
-        let d = match &spec.choices {
+        let mut d = match &spec.choices {
             Some(choices) => Decisions::forced(choices.clone()),
             None => Decisions::seeded(spec.seed, spec.record_decisions),
         };
+        // Room for what the run will record, so long runs do not copy their
+        // logs as they grow: about four steps of a few decisions each per
+        // transaction, and two history ops.
+        let txns = spec.scenario.workload.agents as usize * spec.scenario.workload.txns_per_agent as usize;
+        d.reserve(txns * DECISIONS_PER_TXN);
+        let mut recorder = Recorder::new(spec.record_history);
+        recorder.reserve(2 * txns + 1);
         let agents = (0..spec.scenario.workload.agents)
             .map(|id| Agent {
                 id,
@@ -226,7 +236,7 @@ impl Sim {
             })
             .collect();
         Sim {
-            recorder: Recorder::new(spec.record_history),
+            recorder,
             options,
             core: None,
             d,
