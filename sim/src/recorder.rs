@@ -444,3 +444,121 @@ fn invoke_form(m: MicroOp) -> MicroOp {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use checker::{KeyRange, RangeRead};
+
+    fn list(result: Option<Vec<(Scalar, Scalar)>>) -> MicroOp {
+        MicroOp::List(Box::new(RangeRead {
+            range: KeyRange::Prefix("acct/".into()),
+            result,
+        }))
+    }
+
+    #[test]
+    fn the_built_history_is_exactly_what_was_recorded() {
+        let mut rec = Recorder::new(true);
+        let mut trace = Trace::default();
+        let mops = vec![
+            MicroOp::read("a", Scalar::Null),
+            MicroOp::read("b", 7),
+            MicroOp::write("a", 3),
+            MicroOp::Write {
+                key: "b".into(),
+                value: Scalar::Null,
+            },
+            MicroOp::read("a", 3),
+            list(Some(vec![(Scalar::from("acct/1"), Scalar::Int(5))])),
+            MicroOp::read("c", "text"),
+        ];
+        let versions = vec![
+            Version::Absent,
+            Version::Seq(4),
+            Version::Absent,
+            Version::Absent,
+            Version::Own,
+            Version::Range(vec![(Scalar::from("acct/1"), 2)]),
+            Version::Seq(1),
+        ];
+        let open = rec.invoke(9, 100);
+        let invoke = rec.invoke(2, 101);
+        rec.nemesis(Function::Crash, 102, serde_json::json!({ "step": 3 }));
+        let done = rec.complete(
+            invoke,
+            2,
+            103,
+            mops.clone(),
+            versions.clone(),
+            Some(4),
+            &Completion::Ok { commit_seq: Some(5) },
+            &mut trace,
+        );
+        let failed = rec.invoke(2, 104);
+        rec.complete(
+            failed,
+            2,
+            105,
+            Vec::new(),
+            Vec::new(),
+            Some(5),
+            &Completion::Fail("conflict"),
+            &mut trace,
+        );
+        let h = rec.history();
+        assert_eq!(h.ops.len(), 6);
+        assert!(h.ops.iter().enumerate().all(|(i, op)| op.index == i as u64));
+        assert_eq!(
+            h.ops[open as usize].value,
+            OpValue::Null,
+            "an open invoke has no micro-ops"
+        );
+        let invoked = &h.ops[invoke as usize];
+        assert_eq!((invoked.op_type, invoked.time), (OpType::Invoke, Some(101)));
+        let expected_invoke: Vec<MicroOp> = vec![
+            MicroOp::read("a", Scalar::Null),
+            MicroOp::read("b", Scalar::Null),
+            mops[2].clone(),
+            mops[3].clone(),
+            MicroOp::read("a", Scalar::Null),
+            list(None),
+            MicroOp::read("c", Scalar::Null),
+        ];
+        assert_eq!(invoked.value, OpValue::Txn(expected_invoke));
+        let nemesis = &h.ops[2];
+        assert_eq!(
+            (nemesis.process, nemesis.f.clone()),
+            (Process::Nemesis, Function::Crash)
+        );
+        let ok = &h.ops[done as usize];
+        assert_eq!(ok.value, OpValue::Txn(mops));
+        assert_eq!(ok.versions, Some(versions));
+        assert_eq!(
+            (ok.snapshot, ok.commit_seq, ok.error.as_deref()),
+            (Some(4), Some(5), None)
+        );
+        let fail = h.ops.last().expect("six ops");
+        assert_eq!(
+            (fail.op_type, fail.error.as_deref()),
+            (OpType::Fail, Some("conflict"))
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "a completion follows its own invoke")]
+    fn a_completion_for_another_process_is_a_broken_invariant() {
+        let mut rec = Recorder::new(true);
+        let invoke = rec.invoke(1, 0);
+        rec.complete(
+            invoke,
+            2,
+            1,
+            Vec::new(),
+            Vec::new(),
+            None,
+            &Completion::Info("crash"),
+            &mut Trace::default(),
+        );
+    }
+}
