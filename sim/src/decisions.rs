@@ -150,11 +150,9 @@ impl Decisions {
         assert!(n >= 1, "a choice needs at least one option");
         let value = match &mut self.source {
             Source::Seeded(rngs) => {
-                let rng = &mut rngs
-                    .iter_mut()
-                    .find(|(s, _)| *s == stream)
-                    .expect("every stream exists")
-                    .1;
+                // Streams are created in the order of their numbers.
+                let (created, rng) = &mut rngs[stream.number() as usize - 1];
+                assert_eq!(*created, stream, "streams are stored by number");
                 if n == 1 {
                     0
                 } else {
