@@ -177,7 +177,7 @@ pub fn measure(sizes: Sizes, only: &[&str], progress: &dyn Fn(&str)) -> Vec<Figu
     let all = std::thread::available_parallelism().map_or(1, |n| n.get());
     let wanted = |name: &str| only.is_empty() || only.contains(&name);
     let mut figures = Vec::new();
-    let mut rep = |name: &'static str, f: &mut dyn FnMut() -> f64| {
+    let rep = |figures: &mut Vec<Figure>, name: &'static str, f: &mut dyn FnMut() -> f64| {
         if wanted(name) {
             progress(name);
             figures.push(Figure {
@@ -186,8 +186,10 @@ pub fn measure(sizes: Sizes, only: &[&str], progress: &dyn Fn(&str)) -> Vec<Figu
             });
         }
     };
-    rep("engine_txn_per_s", &mut || engine::bench::in_memory(sizes.txns));
-    rep("sim_txn_per_s", &mut || sim_txn_per_s(sizes.txns));
+    rep(&mut figures, "engine_txn_per_s", &mut || {
+        engine::bench::in_memory(sizes.txns)
+    });
+    rep(&mut figures, "sim_txn_per_s", &mut || sim_txn_per_s(sizes.txns));
     if wanted("check_txn_per_s") || wanted("parse_txn_per_s") {
         progress("check_txn_per_s");
         let (check, parse): (Vec<f64>, Vec<f64>) = (0..sizes.reps)
@@ -202,26 +204,19 @@ pub fn measure(sizes: Sizes, only: &[&str], progress: &dyn Fn(&str)) -> Vec<Figu
             values: parse,
         });
     }
-    let mut rep = |name: &'static str, f: &mut dyn FnMut() -> f64| {
-        if wanted(name) {
-            progress(name);
-            figures.push(Figure {
-                name,
-                values: (0..sizes.reps).map(|_| f()).collect(),
-            });
-        }
-    };
-    rep("explore_seeds_per_s_jobs1", &mut || {
+    rep(&mut figures, "explore_seeds_per_s_jobs1", &mut || {
         explore_seeds_per_s(sizes.seeds, 1)
     });
-    rep("explore_seeds_per_s_all", &mut || {
+    rep(&mut figures, "explore_seeds_per_s_all", &mut || {
         explore_seeds_per_s(sizes.seeds, all)
     });
-    rep("model_states_per_s", &mut || model_states_per_s(all));
-    rep("fsync_commits_per_s", &mut || {
+    rep(&mut figures, "model_states_per_s", &mut || {
+        model_states_per_s(all)
+    });
+    rep(&mut figures, "fsync_commits_per_s", &mut || {
         engine::bench::on_disk(SyncPolicy::EveryCommit, 1, sizes.fsync_commits)
     });
-    rep("group_commit_txn_per_s", &mut || {
+    rep(&mut figures, "group_commit_txn_per_s", &mut || {
         engine::bench::on_disk(SyncPolicy::Group, 8, sizes.fsync_commits)
     });
     figures
