@@ -71,7 +71,7 @@ pub(crate) struct Ctx<'h> {
     /// Each key id's key.
     pub keys: Vec<&'h Scalar>,
     /// Key to key id.
-    pub key_ids: FxHashMap<&'h Scalar, KeyId>,
+    pub key_ids: KeyIndex<'h>,
     /// Per key id, how many write and append micro-ops name it: an upper bound on its
     /// versions, so that version lists are allocated once at their final size.
     pub key_writes: Vec<u32>,
@@ -94,7 +94,7 @@ impl<'h> Ctx<'h> {
             txns: Vec::with_capacity(ops.len() / 2),
             mop_keys: Vec::new(),
             keys: Vec::new(),
-            key_ids: FxHashMap::default(),
+            key_ids: KeyIndex::default(),
             key_writes: Vec::new(),
             faults: Vec::new(),
             has_ranges: false,
@@ -253,7 +253,7 @@ impl<'h> Ctx<'h> {
     /// Returns the key's id, assigning the next one on first sight.
     pub fn intern(&mut self, key: &'h Scalar) -> KeyId {
         let next = self.keys.len() as KeyId;
-        let id = *self.key_ids.entry(key).or_insert(next);
+        let id = self.key_ids.get_or_insert(key, next);
         if id == next {
             self.keys.push(key);
             self.key_writes.push(0);
@@ -293,7 +293,7 @@ impl<'h> Ctx<'h> {
             MicroOp::List(r) => r.result.as_ref().and_then(|pairs| {
                 pairs
                     .iter()
-                    .find(|(k, _)| self.key_ids.get(k) == Some(&key))
+                    .find(|(k, _)| self.key_ids.get(k) == Some(key))
                     .map(|(_, v)| crate::anomalies::show(v))
             }),
             _ => None,
@@ -307,6 +307,54 @@ impl<'h> Ctx<'h> {
             (Some(map), Scalar::Str(k)) => map.get(k.as_str()).cloned().unwrap_or(Scalar::Null),
             _ => Scalar::Null,
         }
+    }
+}
+
+/// Key to key id.
+///
+/// Interning runs for every micro-op, and hashing and comparing a [`Scalar`] (an enum around a
+/// string that may live on the heap) costs about 200 instructions; most keys are short strings
+/// or integers, which pack exactly into a `u128` that hashes and compares in a few. Other keys
+/// go to a map of scalars. A key always packs or never does, so each key has one home.
+#[derive(Default)]
+pub(crate) struct KeyIndex<'h> {
+    /// Keys that pack, by their packed form.
+    packed: FxHashMap<u128, KeyId>,
+    /// Every other key.
+    other: FxHashMap<&'h Scalar, KeyId>,
+}
+
+impl<'h> KeyIndex<'h> {
+    /// The id of `key`, if it has one.
+    pub fn get(&self, key: &Scalar) -> Option<KeyId> {
+        match pack(key) {
+            Some(p) => self.packed.get(&p).copied(),
+            None => self.other.get(key).copied(),
+        }
+    }
+
+    /// The id of `key`, which becomes `next` if it had none.
+    fn get_or_insert(&mut self, key: &'h Scalar, next: KeyId) -> KeyId {
+        match pack(key) {
+            Some(p) => *self.packed.entry(p).or_insert(next),
+            None => *self.other.entry(key).or_insert(next),
+        }
+    }
+}
+
+/// A key's exact form as a `u128`, for strings of at most 15 bytes (the bytes, then their
+/// length plus one in the top byte) and integers (the top byte `0x80`, which no string length
+/// gives); `None` for other keys. Distinct keys never pack alike.
+fn pack(key: &Scalar) -> Option<u128> {
+    match key {
+        Scalar::Str(s) if s.len() < 16 => {
+            let mut bytes = [0u8; 16];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            bytes[15] = s.len() as u8 + 1;
+            Some(u128::from_le_bytes(bytes))
+        }
+        Scalar::Int(i) => Some(u128::from(*i as u64) | (0x80 << 120)),
+        _ => None,
     }
 }
 
@@ -351,5 +399,38 @@ impl Open {
     fn into_positions(self) -> Vec<u32> {
         let dense = self.dense.into_iter().filter(|&p| p != u32::MAX);
         dense.chain(self.sparse.into_values()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{pack, KeyIndex};
+    use crate::history::Scalar;
+
+    /// Keys that differ only in length, trailing zero bytes, type or the packing limit must
+    /// still get distinct ids, whichever map holds them.
+    #[test]
+    fn distinct_keys_get_distinct_ids() {
+        let keys = [
+            Scalar::from(""),
+            Scalar::from("a"),
+            Scalar::from("a\0"),
+            Scalar::from("\0"),
+            Scalar::from("123456789012345"),
+            Scalar::from("1234567890123456"),
+            Scalar::Int(0),
+            Scalar::Int(0x61),
+            Scalar::Int(-1),
+            Scalar::Null,
+            Scalar::Bool(false),
+        ];
+        let mut index = KeyIndex::default();
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(index.get_or_insert(k, i as u32), i as u32, "{k:?}");
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(index.get(k), Some(i as u32), "{k:?}");
+        }
+        assert!(pack(&Scalar::from("1234567890123456")).is_none());
     }
 }
