@@ -371,15 +371,16 @@ impl<'h> KeyIndex<'h> {
 /// A key's exact form as a `u128`, for strings of at most 15 bytes (the bytes, then their
 /// length plus one in the top byte) and integers (the top byte `0x80`, which no string length
 /// gives); `None` for other keys. Distinct keys never pack alike.
+#[inline]
 fn pack(key: &Scalar) -> Option<u128> {
     match key {
-        Scalar::Str(s) if s.len() < 16 => {
+        Scalar::Str(s) => {
             let bytes = s.as_bytes();
-            Some(
+            (bytes.len() < 16).then(|| {
                 u128::from(low_bytes(bytes))
                     | (u128::from(high_bytes(bytes)) << 64)
-                    | (bytes.len() as u128 + 1) << 120,
-            )
+                    | (bytes.len() as u128 + 1) << 120
+            })
         }
         Scalar::Int(i) => Some(u128::from(*i as u64) | (0x80 << 120)),
         _ => None,
