@@ -38,7 +38,6 @@ pub(crate) fn check_native(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Fi
             ctx.key_ids
                 .get(a)
                 .or_else(|| ctx.key_ids.get(&Scalar::Str(a.key_text())))
-                .copied()
         })
         .collect();
     if ids.iter().any(Option::is_none) {

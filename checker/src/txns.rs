@@ -71,7 +71,7 @@ pub(crate) struct Ctx<'h> {
     /// Each key id's key.
     pub keys: Vec<&'h Scalar>,
     /// Key to key id.
-    pub key_ids: FxHashMap<&'h Scalar, KeyId>,
+    pub key_ids: KeyIndex<'h>,
     /// Per key id, how many write and append micro-ops name it: an upper bound on its
     /// versions, so that version lists are allocated once at their final size.
     pub key_writes: Vec<u32>,
@@ -94,7 +94,7 @@ impl<'h> Ctx<'h> {
             txns: Vec::with_capacity(ops.len() / 2),
             mop_keys: Vec::new(),
             keys: Vec::new(),
-            key_ids: FxHashMap::default(),
+            key_ids: KeyIndex::default(),
             key_writes: Vec::new(),
             faults: Vec::new(),
             has_ranges: false,
@@ -222,7 +222,11 @@ impl<'h> Ctx<'h> {
 
     fn push(&mut self, name: u64, status: Status, invoke_pos: u32, complete_pos: u32, op: &'h Op) {
         let mop_start = self.mop_keys.len() as u32;
-        for mop in op.mops() {
+        // The packed keys (see [`pack`]) this op's micro-ops interned last, with their ids:
+        // transactions often touch a key twice (read it, then write it), and a repeat found here
+        // needs no hashing. No key packs to 0, so 0 marks an empty slot.
+        let mut recent = [(0u128, NO_KEY); RECENT];
+        for (i, mop) in op.mops().iter().enumerate() {
             let id = match mop {
                 MicroOp::List(r) => {
                     self.has_ranges = true;
@@ -231,9 +235,9 @@ impl<'h> Ctx<'h> {
                     }
                     NO_KEY
                 }
-                MicroOp::Read { key, .. } => self.intern(key),
+                MicroOp::Read { key, .. } => self.intern_near(key, &mut recent, i),
                 MicroOp::Write { key, .. } | MicroOp::Append { key, .. } => {
-                    let id = self.intern(key);
+                    let id = self.intern_near(key, &mut recent, i);
                     self.key_writes[id as usize] = self.key_writes[id as usize].saturating_add(1);
                     id
                 }
@@ -252,8 +256,27 @@ impl<'h> Ctx<'h> {
 
     /// Returns the key's id, assigning the next one on first sight.
     pub fn intern(&mut self, key: &'h Scalar) -> KeyId {
+        self.intern_packed(key, pack(key))
+    }
+
+    /// [`Ctx::intern`] for the `i`th micro-op of an op, looking first among the keys `recent`
+    /// holds and recording the key there.
+    fn intern_near(&mut self, key: &'h Scalar, recent: &mut [(u128, KeyId); RECENT], i: usize) -> KeyId {
+        let Some(p) = pack(key) else {
+            return self.intern_packed(key, None);
+        };
+        if let Some(&(_, id)) = recent.iter().find(|r| r.0 == p) {
+            return id;
+        }
+        let id = self.intern_packed(key, Some(p));
+        recent[i % RECENT] = (p, id);
+        id
+    }
+
+    /// [`Ctx::intern`] of a key whose [`pack`] form is `packed`.
+    fn intern_packed(&mut self, key: &'h Scalar, packed: Option<u128>) -> KeyId {
         let next = self.keys.len() as KeyId;
-        let id = *self.key_ids.entry(key).or_insert(next);
+        let id = self.key_ids.get_or_insert(key, packed, next);
         if id == next {
             self.keys.push(key);
             self.key_writes.push(0);
@@ -293,7 +316,7 @@ impl<'h> Ctx<'h> {
             MicroOp::List(r) => r.result.as_ref().and_then(|pairs| {
                 pairs
                     .iter()
-                    .find(|(k, _)| self.key_ids.get(k) == Some(&key))
+                    .find(|(k, _)| self.key_ids.get(k) == Some(key))
                     .map(|(_, v)| crate::anomalies::show(v))
             }),
             _ => None,
@@ -308,6 +331,84 @@ impl<'h> Ctx<'h> {
             _ => Scalar::Null,
         }
     }
+}
+
+/// How many of an op's last interned keys [`Ctx::push`] remembers.
+const RECENT: usize = 4;
+
+/// Key to key id.
+///
+/// Interning runs for every micro-op, and hashing and comparing a [`Scalar`] (an enum around a
+/// string that may live on the heap) costs about 200 instructions; most keys are short strings
+/// or integers, which pack exactly into a `u128` that hashes and compares in a few. Other keys
+/// go to a map of scalars. A key always packs or never does, so each key has one home.
+#[derive(Default)]
+pub(crate) struct KeyIndex<'h> {
+    /// Keys that pack, by their packed form.
+    packed: FxHashMap<u128, KeyId>,
+    /// Every other key.
+    other: FxHashMap<&'h Scalar, KeyId>,
+}
+
+impl<'h> KeyIndex<'h> {
+    /// The id of `key`, if it has one.
+    pub fn get(&self, key: &Scalar) -> Option<KeyId> {
+        match pack(key) {
+            Some(p) => self.packed.get(&p).copied(),
+            None => self.other.get(key).copied(),
+        }
+    }
+
+    /// The id of `key`, whose [`pack`] form is `packed`, which becomes `next` if it had none.
+    fn get_or_insert(&mut self, key: &'h Scalar, packed: Option<u128>, next: KeyId) -> KeyId {
+        match packed {
+            Some(p) => *self.packed.entry(p).or_insert(next),
+            None => *self.other.entry(key).or_insert(next),
+        }
+    }
+}
+
+/// A key's exact form as a `u128`, for strings of at most 15 bytes (the bytes, then their
+/// length plus one in the top byte) and integers (the top byte `0x80`, which no string length
+/// gives); `None` for other keys. Distinct keys never pack alike.
+#[inline]
+fn pack(key: &Scalar) -> Option<u128> {
+    match key {
+        Scalar::Str(s) => {
+            let bytes = s.as_bytes();
+            (bytes.len() < 16).then(|| {
+                u128::from(low_bytes(bytes))
+                    | (u128::from(high_bytes(bytes)) << 64)
+                    | (bytes.len() as u128 + 1) << 120
+            })
+        }
+        Scalar::Int(i) => Some(u128::from(*i as u64) | (0x80 << 120)),
+        _ => None,
+    }
+}
+
+/// The first (at most) 8 bytes of `b`, little-endian, zero-extended; read as at most two
+/// word loads rather than a copy, since interning packs every key.
+fn low_bytes(b: &[u8]) -> u64 {
+    let n = b.len();
+    let u32_at = |at: usize| u64::from(u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]));
+    match n {
+        8.. => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        // Bytes 4..n are the top n - 4 bytes of the word ending at n.
+        4..=7 => u32_at(0) | (u32_at(n - 4) >> (8 * (8 - n))) << 32,
+        _ => b.iter().rev().fold(0, |acc, &x| (acc << 8) | u64::from(x)),
+    }
+}
+
+/// Bytes 8..16 of `b` (at most 15 bytes long), little-endian, zero-extended: the top
+/// `len - 8` bytes of the word that ends at the last byte.
+fn high_bytes(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n <= 8 {
+        return 0;
+    }
+    let w = &b[n - 8..];
+    u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) >> (8 * (16 - n))
 }
 
 /// Processes below this id have a slot in [`Open`]'s table.
@@ -351,5 +452,55 @@ impl Open {
     fn into_positions(self) -> Vec<u32> {
         let dense = self.dense.into_iter().filter(|&p| p != u32::MAX);
         dense.chain(self.sparse.into_values()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{pack, KeyIndex};
+    use crate::history::Scalar;
+
+    /// Keys that differ only in length, trailing zero bytes, type or the packing limit must
+    /// still get distinct ids, whichever map holds them.
+    #[test]
+    fn distinct_keys_get_distinct_ids() {
+        let keys = [
+            Scalar::from(""),
+            Scalar::from("a"),
+            Scalar::from("a\0"),
+            Scalar::from("\0"),
+            Scalar::from("123456789012345"),
+            Scalar::from("1234567890123456"),
+            Scalar::Int(0),
+            Scalar::Int(0x61),
+            Scalar::Int(-1),
+            Scalar::Null,
+            Scalar::Bool(false),
+        ];
+        let mut index = KeyIndex::default();
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(index.get_or_insert(k, pack(k), i as u32), i as u32, "{k:?}");
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(index.get(k), Some(i as u32), "{k:?}");
+        }
+        assert!(pack(&Scalar::from("1234567890123456")).is_none());
+    }
+
+    /// The word loads pack every length exactly as copying the bytes would.
+    #[test]
+    fn packing_equals_copying_bytes() {
+        for text in [
+            "abcdefghijklmno",
+            "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{ff}",
+        ] {
+            for n in 0..16 {
+                let Some(s) = text.get(..n) else { continue };
+                let mut bytes = [0u8; 16];
+                bytes[..n].copy_from_slice(s.as_bytes());
+                bytes[15] = n as u8 + 1;
+                assert_eq!(pack(&Scalar::from(s)), Some(u128::from_le_bytes(bytes)), "{s:?}");
+            }
+        }
     }
 }

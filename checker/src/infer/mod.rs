@@ -115,7 +115,7 @@ pub(crate) fn scan_registers<'h>(
             }
             MicroOp::List(r) => {
                 for (k, v) in r.result.iter().flatten() {
-                    if let Some(&key) = ctx.key_ids.get(k) {
+                    if let Some(key) = ctx.key_ids.get(k) {
                         observe(ctx, t, key, v, i as u32, check, findings, out);
                     }
                 }

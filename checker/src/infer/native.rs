@@ -147,6 +147,9 @@ pub(crate) struct Native<'h> {
     write_start: Vec<u32>,
     /// Commit sequence number to committing txn.
     by_seq: SeqIndex,
+    /// Whether sorting moved any version from where it was placed (making the positions
+    /// recorded in `writes` hints to verify rather than facts).
+    reordered: bool,
     /// The commit sequence number of each committed txn (reported, or inferred for
     /// indeterminate ones from reads).
     pub commit: Vec<Option<u64>>,
@@ -282,6 +285,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
             base: 0,
             slots: Vec::new(),
         },
+        reordered: false,
         write_start: Vec::with_capacity(n + 1),
         commit: vec![None; n],
         snapshot: Vec::with_capacity(n),
@@ -395,7 +399,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
     nat.read_start.push(nat.reads.len() as u32);
     nat.write_start.push(nat.writes.len() as u32);
     nat.by_seq = SeqIndex::new(&nat.commit);
-    sort_versions(&mut nat.versions);
+    nat.reordered = sort_versions(&mut nat.versions);
     let mut resolver = Resolver::default();
     let mut judge = Judge::default();
     nat.read_pos = vec![NO_POS; nat.reads.len()];
@@ -430,6 +434,21 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
 }
 
 impl Native<'_> {
+    /// [`Native::position`] of `t`'s own version `c` of `key`, which `t` read at `read`.
+    ///
+    /// A read-modify-write usually installs the version right after the one it read; when that
+    /// entry is `t`'s, no list was reordered since the entries were placed (so `t`'s recorded
+    /// position is that entry) and `t` owns `c`, the general lookup would find exactly that
+    /// entry, so it is skipped.
+    fn own_position(&self, key: KeyId, read: Option<usize>, t: TxnId, c: u64) -> Option<usize> {
+        let next = read.map_or(0, |p| p + 1);
+        let list = &self.versions[key as usize];
+        if !self.reordered && list.get(next).is_some_and(|e| e.txn == t) && self.by_seq.get(c) == Some(t) {
+            return Some(next);
+        }
+        self.position(key, c)
+    }
+
     /// The position of version `seq` in `key`'s versions: found through the committing txn's
     /// recorded position when that is still accurate, else by binary search.
     fn position(&self, key: KeyId, seq: u64) -> Option<usize> {
@@ -510,13 +529,17 @@ impl SeqIndex {
     }
 }
 
-/// Sorts each key's versions by sequence number (they usually already are).
-fn sort_versions(versions: &mut [Vec<Entry<'_>>]) {
+/// Sorts each key's versions by sequence number (they usually already are); returns whether
+/// any list was out of order.
+fn sort_versions(versions: &mut [Vec<Entry<'_>>]) -> bool {
+    let mut sorted_any = false;
     for list in versions {
         if !list.windows(2).all(|w| w[0].seq <= w[1].seq) {
             list.sort_by_key(|e| e.seq);
+            sorted_any = true;
         }
     }
+    sorted_any
 }
 
 /// Matches reported versions to the commits that installed them, one read at a time; keeps
@@ -653,7 +676,7 @@ impl<'h> Resolver<'h> {
         if self.later.is_empty() {
             return;
         }
-        sort_versions(&mut nat.versions);
+        nat.reordered |= sort_versions(&mut nat.versions);
         for r in self.later {
             nat.reads[r as usize].valid = true;
         }
@@ -705,7 +728,6 @@ impl Judge {
             return;
         }
         let t = read.txn;
-        let txn = &ctx.txns[t as usize];
         let snapshot = nat.snapshot[t as usize].unwrap_or(u64::MAX);
         let list = &nat.versions[read.key as usize];
         let newest_at = |p: Option<usize>| {
@@ -717,15 +739,14 @@ impl Judge {
         } else {
             list.partition_point(|e| e.seq <= snapshot).checked_sub(1)
         };
-        let key = ctx.keys[read.key as usize];
         if read.seq().is_some_and(|v| v > snapshot) {
+            let (name, key) = (ctx.name(t), ctx.keys[read.key as usize]);
             findings.add(
                 "version-order",
                 "stale-read",
-                vec![txn.name],
+                vec![name],
                 format!(
-                    "T{} read {key} at version {}, newer than its snapshot {snapshot}",
-                    txn.name,
+                    "T{name} read {key} at version {}, newer than its snapshot {snapshot}",
                     read.seq().unwrap_or_default()
                 ),
             );
@@ -750,7 +771,7 @@ impl Judge {
                 let f = *first;
                 crate::anomalies::lost_update(ctx, findings, f, t, read.key);
             }
-            if let Some(i) = nat.commit[t as usize].and_then(|c| nat.position(read.key, c)) {
+            if let Some(i) = nat.commit[t as usize].and_then(|c| nat.own_position(read.key, pos, t, c)) {
                 nat.versions[read.key as usize][i].rmw = true;
             }
         }
