@@ -203,22 +203,12 @@ impl Mvcc {
         })
     }
 
-    /// Installs one recovered version (from a checkpoint or the WAL).
-    /// The key enters the key order only at `collapse`, which recovery
-    /// calls once everything is installed.
+    /// Installs one recovered version (from a checkpoint or the WAL) as the
+    /// key's only one: recovery keeps just the newest version of every key
+    /// (see `collapse`), so replaying a long WAL never grows a chain. The
+    /// key enters the key order only at `collapse`, which recovery calls
+    /// once everything is installed.
     pub fn install(&mut self, key: Bytes, seq: u64, value: Option<Bytes>) {
-        let chain = self.keys.entry(key).or_default();
-        if let Some((last, _)) = chain.versions.last() {
-            assert!(*last < seq, "recovered versions arrive in commit order");
-        }
-        chain.versions.push((seq, value));
-    }
-
-    /// Installs one recovered version as the key's only one: recovery keeps
-    /// just the newest version of every key (see `collapse`), so replaying
-    /// a long WAL never grows a chain.
-    /// Like `install`, the key enters the key order at `collapse`.
-    pub fn install_latest(&mut self, key: Bytes, seq: u64, value: Option<Bytes>) {
         let chain = self.keys.entry(key).or_default();
         if let Some((last, _)) = chain.versions.last() {
             assert!(*last < seq, "recovered versions arrive in commit order");

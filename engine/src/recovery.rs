@@ -99,15 +99,15 @@ pub fn recover<S: Storage>(storage: &S, mutant: Option<Mutant>) -> Result<Recove
     if let Some(bytes) = storage.read(&wal_name)? {
         report.wal_exists = true;
         let replay = replay(&wal_name, &bytes, last_seq, mutant)?;
-        for (seq, writes) in replay.commits.iter() {
-            for (key, value) in writes {
-                mvcc.install_latest(key.clone(), *seq, value.clone());
-            }
-        }
         report.commits_replayed = replay.commits.len() as u64;
         report.torn_bytes = (bytes.len() - replay.valid_len) as u64;
         if mutant != Some(Mutant::SeqReuseAfterRecovery) {
             last_seq = replay.commits.last().map_or(last_seq, |(seq, _)| *seq);
+        }
+        for (seq, writes) in replay.commits {
+            for (key, value) in writes {
+                mvcc.install(key, seq, value);
+            }
         }
     }
     mvcc.collapse(last_seq);

@@ -198,16 +198,6 @@ impl Recorder {
         index
     }
 
-    /// How many ops have been recorded.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether no op has been recorded.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     fn key_id(&mut self, key: Scalar) -> u32 {
         if let Some(id) = self.ids.get(&key) {
             return *id;

@@ -176,6 +176,9 @@ struct Sim {
 /// Decisions a transaction draws, roughly, for sizing the decision log.
 const DECISIONS_PER_TXN: usize = 12;
 
+/// The most transactions' worth of log and history reserved up front.
+const RESERVE_TXNS: usize = 1 << 20;
+
 /// How many steps an armed crash waits for its storage call.
 const CRASH_ARMED_STEPS: u64 = 16;
 
@@ -221,8 +224,10 @@ impl Sim {
         };
         // Room for what the run will record, so long runs do not copy their
         // logs as they grow: about four steps of a few decisions each per
-        // transaction, and two history ops.
-        let txns = spec.scenario.workload.agents as usize * spec.scenario.workload.txns_per_agent as usize;
+        // transaction, and two history ops. Capped, so a scenario of
+        // billions of transactions does not ask for it all at once.
+        let txns = (spec.scenario.workload.agents as usize * spec.scenario.workload.txns_per_agent as usize)
+            .min(RESERVE_TXNS);
         d.reserve(txns * DECISIONS_PER_TXN);
         let mut recorder = Recorder::new(spec.record_history);
         recorder.reserve(2 * txns + 1);
