@@ -56,7 +56,7 @@ pub fn sim_scenario(txns: u64, crash: f64) -> Scenario {
         name: "bench".into(),
         store: crate::scenario::StoreConfig {
             ring_capacity: 1024,
-            checkpoint_wal_bytes: 4 << 20,
+            checkpoint_wal_bytes: 1 << 20,
         },
         workload: crate::scenario::WorkloadConfig {
             agents: 4,

@@ -14,6 +14,7 @@ pub mod disk;
 pub mod explore;
 pub mod html;
 pub mod model;
+pub mod observed;
 mod panics;
 pub mod recorder;
 pub mod report;

@@ -16,6 +16,8 @@ use std::sync::OnceLock;
 use checker::{Function, History, Meta, MicroOp, Op, OpType, OpValue, Process, ReadValue, Scalar, Version};
 use rustc_hash::FxHashMap;
 
+use crate::agents::Key;
+use crate::observed::{simple_micro_op, Kind, Observed, ABSENT};
 use crate::trace::Trace;
 
 /// How a transaction ended.
@@ -46,7 +48,7 @@ pub struct Recorder {
     others: Vec<(MicroOp, Version)>,
     /// Interned keys, by id.
     keys: Vec<Scalar>,
-    ids: FxHashMap<Scalar, u32>,
+    ids: FxHashMap<Key, u32>,
     /// Nemesis details, by entry.
     details: Vec<serde_json::Value>,
 }
@@ -76,7 +78,8 @@ enum Entry {
     },
 }
 
-/// One micro-op with its version, in 24 bytes.
+/// One micro-op with its version, in 24 bytes: an `Access` with its key
+/// interned (for `Kind::Other`, `key` indexes `others`).
 #[derive(Debug, Clone, Copy)]
 struct Mop {
     key: u32,
@@ -84,25 +87,6 @@ struct Mop {
     value: i64,
     version: u64,
 }
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// A read that found nothing.
-    ReadNull,
-    /// A read of an integer.
-    Read,
-    /// A delete.
-    WriteNull,
-    /// A write of an integer.
-    Write,
-    /// Any other micro-op: `others[key]`.
-    Other,
-}
-
-/// `version` of a micro-op whose version is `null`.
-const ABSENT: u64 = u64::MAX;
-/// `version` of a read served from the transaction's own write.
-const OWN: u64 = u64::MAX - 1;
 
 impl Recorder {
     /// A recorder; with `keep` false, ops are counted but not stored.
@@ -141,13 +125,11 @@ impl Recorder {
         invoke: u64,
         process: u64,
         time: u64,
-        mops: Vec<MicroOp>,
-        versions: Vec<Version>,
+        observed: &Observed,
         snapshot: Option<u64>,
         completion: &Completion,
         trace: &mut Trace,
     ) -> u64 {
-        assert_eq!(mops.len(), versions.len(), "one version per micro-op");
         let index = self.next_index;
         self.next_index += 1;
         let (op_type, commit_seq) = op_type(completion);
@@ -158,7 +140,7 @@ impl Recorder {
             op_type as u64,
             commit_seq.unwrap_or(u64::MAX),
             snapshot.unwrap_or(u64::MAX),
-            mops.len() as u64,
+            observed.len() as u64,
         ]);
         if !self.keep {
             return index;
@@ -169,8 +151,25 @@ impl Recorder {
             "a completion follows its own invoke"
         );
         let start = self.mops.len();
-        for (m, v) in mops.into_iter().zip(versions) {
-            let mop = self.compact(m, v);
+        for a in observed.accesses() {
+            let mop = match a.kind {
+                Kind::Other => {
+                    let at = u32::try_from(self.others.len()).expect("micro-ops fit u32");
+                    self.others.push(observed.other_at(a).clone());
+                    Mop {
+                        key: at,
+                        kind: Kind::Other,
+                        value: 0,
+                        version: ABSENT,
+                    }
+                }
+                kind => Mop {
+                    key: self.key_id(&a.key),
+                    kind,
+                    value: a.value,
+                    version: a.version,
+                },
+            };
             self.mops.push(mop);
         }
         self.entries.push(Entry::Complete {
@@ -198,92 +197,21 @@ impl Recorder {
         index
     }
 
-    fn key_id(&mut self, key: Scalar) -> u32 {
-        if let Some(id) = self.ids.get(&key) {
+    fn key_id(&mut self, key: &Key) -> u32 {
+        if let Some(id) = self.ids.get(key) {
             return *id;
         }
         let id = u32::try_from(self.keys.len()).expect("keys fit u32");
-        self.keys.push(key.clone());
-        self.ids.insert(key, id);
+        self.keys.push(Scalar::Str(key.clone()));
+        self.ids.insert(key.clone(), id);
         id
     }
 
-    fn compact(&mut self, m: MicroOp, v: Version) -> Mop {
-        let version = match v {
-            Version::Absent => Some(ABSENT),
-            Version::Own => Some(OWN),
-            Version::Seq(s) if s < OWN => Some(s),
-            _ => None,
-        };
-        let simple = match (&m, version) {
-            (
-                MicroOp::Read {
-                    key,
-                    value: ReadValue::Scalar(s),
-                },
-                Some(version),
-            ) => match s {
-                Scalar::Null => Some((key, Kind::ReadNull, 0, version)),
-                Scalar::Int(x) => Some((key, Kind::Read, *x, version)),
-                _ => None,
-            },
-            (MicroOp::Write { key, value }, Some(version)) => match value {
-                Scalar::Null => Some((key, Kind::WriteNull, 0, version)),
-                Scalar::Int(x) => Some((key, Kind::Write, *x, version)),
-                _ => None,
-            },
-            _ => None,
-        };
-        match simple {
-            Some((key, kind, value, version)) => {
-                let key = key.clone();
-                Mop {
-                    key: self.key_id(key),
-                    kind,
-                    value,
-                    version,
-                }
-            }
-            None => {
-                let at = u32::try_from(self.others.len()).expect("micro-ops fit u32");
-                self.others.push((m, v));
-                Mop {
-                    key: at,
-                    kind: Kind::Other,
-                    value: 0,
-                    version: ABSENT,
-                }
-            }
-        }
-    }
-
     fn micro_op(&self, m: &Mop) -> (MicroOp, Version) {
-        let key = || self.keys[m.key as usize].clone();
-        let version = match m.version {
-            ABSENT => Version::Absent,
-            OWN => Version::Own,
-            s => Version::Seq(s),
-        };
-        let mop = match m.kind {
-            Kind::ReadNull => MicroOp::Read {
-                key: key(),
-                value: ReadValue::Scalar(Scalar::Null),
-            },
-            Kind::Read => MicroOp::Read {
-                key: key(),
-                value: ReadValue::Scalar(Scalar::Int(m.value)),
-            },
-            Kind::WriteNull => MicroOp::Write {
-                key: key(),
-                value: Scalar::Null,
-            },
-            Kind::Write => MicroOp::Write {
-                key: key(),
-                value: Scalar::Int(m.value),
-            },
-            Kind::Other => return self.others[m.key as usize].clone(),
-        };
-        (mop, version)
+        match m.kind {
+            Kind::Other => self.others[m.key as usize].clone(),
+            kind => simple_micro_op(self.keys[m.key as usize].clone(), kind, m.value, m.version),
+        }
     }
 
     /// Takes the history, in the checker's native form.
@@ -451,27 +379,24 @@ mod tests {
     fn the_built_history_is_exactly_what_was_recorded() {
         let mut rec = Recorder::new(true);
         let mut trace = Trace::default();
-        let mops = vec![
-            MicroOp::read("a", Scalar::Null),
-            MicroOp::read("b", 7),
-            MicroOp::write("a", 3),
+        let mut observed = Observed::default();
+        observed.read("a", None, Version::Absent);
+        observed.read("b", Some(7), Version::Seq(4));
+        observed.write("a", 3);
+        observed.other(
             MicroOp::Write {
                 key: "b".into(),
                 value: Scalar::Null,
             },
-            MicroOp::read("a", 3),
+            Version::Absent,
+        );
+        observed.read("a", Some(3), Version::Own);
+        observed.other(
             list(Some(vec![(Scalar::from("acct/1"), Scalar::Int(5))])),
-            MicroOp::read("c", "text"),
-        ];
-        let versions = vec![
-            Version::Absent,
-            Version::Seq(4),
-            Version::Absent,
-            Version::Absent,
-            Version::Own,
             Version::Range(vec![(Scalar::from("acct/1"), 2)]),
-            Version::Seq(1),
-        ];
+        );
+        observed.other(MicroOp::read("c", "text"), Version::Seq(1));
+        let (mops, versions): (Vec<MicroOp>, Vec<Version>) = observed.micro_ops().unzip();
         let open = rec.invoke(9, 100);
         let invoke = rec.invoke(2, 101);
         rec.nemesis(Function::Crash, 102, serde_json::json!({ "step": 3 }));
@@ -479,8 +404,7 @@ mod tests {
             invoke,
             2,
             103,
-            mops.clone(),
-            versions.clone(),
+            &observed,
             Some(4),
             &Completion::Ok { commit_seq: Some(5) },
             &mut trace,
@@ -490,8 +414,7 @@ mod tests {
             failed,
             2,
             105,
-            Vec::new(),
-            Vec::new(),
+            &Observed::default(),
             Some(5),
             &Completion::Fail("conflict"),
             &mut trace,
@@ -544,8 +467,7 @@ mod tests {
             invoke,
             2,
             1,
-            Vec::new(),
-            Vec::new(),
+            &Observed::default(),
             None,
             &Completion::Info("crash"),
             &mut Trace::default(),

@@ -441,8 +441,7 @@ impl Sim {
             t.invoke,
             process,
             self.now,
-            t.mops,
-            t.versions,
+            &t.ops,
             t.snapshot,
             completion,
             &mut self.trace,
@@ -592,15 +591,18 @@ fn put(t: &mut Running, key: &str, value: i64) {
         .expect("begun")
         .put(key.as_bytes(), &encode(value))
         .expect("small");
-    t.mops.push(checker::MicroOp::write(key, value));
-    t.versions.push(checker::Version::Absent);
+    t.ops.write(key, value);
 }
 
 /// Draws a workload from the scenario's mix.
 pub fn pick_workload(d: &mut Decisions, scenario: &Scenario) -> Workload {
-    let (mix, total) = scenario.weighted_mix();
+    // Read straight from the scenario's map (kinds in their fixed order;
+    // a weight of 0 is never picked): a transaction begins with this draw,
+    // and collecting the mix first would cost more than the draw.
+    let mix = &scenario.workload.mix;
+    let total = mix.values().map(|&w| u64::from(w)).sum();
     let mut pick = d.choose(Stream::Workload, total);
-    for (kind, weight) in mix {
+    for (&kind, &weight) in mix {
         if pick < u64::from(weight) {
             return kind;
         }

@@ -282,19 +282,6 @@ impl Scenario {
             None => Ok(()),
         }
     }
-
-    /// The workloads with a positive weight, and the weights' sum.
-    pub fn weighted_mix(&self) -> (Vec<(Workload, u32)>, u64) {
-        let mix: Vec<(Workload, u32)> = self
-            .workload
-            .mix
-            .iter()
-            .filter(|(_, &w)| w > 0)
-            .map(|(&k, &w)| (k, w))
-            .collect();
-        let total = mix.iter().map(|(_, w)| u64::from(*w)).sum();
-        (mix, total)
-    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ use smallvec::SmallVec;
 
 use crate::decisions::{Decisions, Stream};
 use crate::disk::SimDisk;
+use crate::observed::Observed;
 use crate::recorder::Completion;
 use crate::scenario::{Scenario, Workload};
 
@@ -54,9 +55,13 @@ pub type Key = CompactString;
 /// transfer names two accounts, and `format!` would cost more than the
 /// engine's read of them.
 pub fn account(i: u64) -> Key {
-    let mut key = Key::const_new("acct/");
-    key.push_str(itoa::Buffer::new().format(i));
-    key
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(i).as_bytes();
+    let mut key = [0u8; 5 + 20];
+    key[..5].copy_from_slice(b"acct/");
+    key[5..5 + digits.len()].copy_from_slice(digits);
+    let key = std::str::from_utf8(&key[..5 + digits.len()]).expect("ASCII digits");
+    Key::new(key)
 }
 
 /// What one step of an agent's transaction led to.
@@ -70,10 +75,6 @@ pub enum Step {
     /// The transaction ended.
     Done(Completion),
 }
-
-/// Micro-ops a transaction is expected to do (a transfer's two reads and
-/// two writes): its buffers start this large rather than regrowing.
-const EXPECTED_OPS: usize = 4;
 
 /// A transaction in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,13 +90,11 @@ pub struct Running {
     /// The amount it moves, or the value it writes.
     pub amount: i64,
     /// Values read so far, in order (`None` = absent).
-    pub values: Vec<Option<i64>>,
+    pub values: SmallVec<[Option<i64>; 2]>,
     /// Versionstamps seen by `get_many` (atomic transfers).
     pub stamps: Vec<Option<engine::Versionstamp>>,
-    /// Micro-ops done so far.
-    pub mops: Vec<MicroOp>,
-    /// Versions parallel to `mops`.
-    pub versions: Vec<Version>,
+    /// Micro-ops done so far, with their versions.
+    pub ops: Observed,
     /// The snapshot, once known.
     pub snapshot: Option<u64>,
     /// The history index of its invoke op.
@@ -113,10 +112,9 @@ impl Running {
             phase: 0,
             keys: SmallVec::new(),
             amount: 0,
-            values: Vec::with_capacity(EXPECTED_OPS),
+            values: SmallVec::new(),
             stamps: Vec::new(),
-            mops: Vec::with_capacity(EXPECTED_OPS),
-            versions: Vec::with_capacity(EXPECTED_OPS),
+            ops: Observed::default(),
             snapshot: None,
             invoke,
             retries,
@@ -135,9 +133,7 @@ impl Running {
         let txn = self.txn.as_mut().expect("get inside a transaction");
         let read = core.get(txn, key.as_bytes())?;
         let value = read.value.as_deref().map(decode);
-        self.mops
-            .push(MicroOp::read(key, value.map_or(Scalar::Null, Scalar::Int)));
-        self.versions.push(version_of(read.source));
+        self.ops.read(key, value, version_of(read.source));
         self.values.push(value);
         Ok(value)
     }
@@ -155,11 +151,13 @@ impl Running {
             }
             result.push((key, Scalar::Int(decode(&e.value))));
         }
-        self.mops.push(MicroOp::List(Box::new(RangeRead {
-            range: HistoryRange::Prefix(prefix.into()),
-            result: Some(result),
-        })));
-        self.versions.push(Version::Range(versions));
+        self.ops.other(
+            MicroOp::List(Box::new(RangeRead {
+                range: HistoryRange::Prefix(prefix.into()),
+                result: Some(result),
+            })),
+            Version::Range(versions),
+        );
         Ok(entries.len())
     }
 
@@ -168,8 +166,7 @@ impl Running {
         let txn = self.txn.as_mut().expect("put inside a transaction");
         txn.put(key.as_bytes(), &encode(value))
             .expect("simulator keys and values are small");
-        self.mops.push(MicroOp::write(key, value));
-        self.versions.push(Version::Absent);
+        self.ops.write(key, value);
     }
 
     /// Commits the engine transaction.

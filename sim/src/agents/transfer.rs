@@ -4,7 +4,7 @@
 //! loses an account (its setup commit), and the checker, not the agent,
 //! is the one to judge that.
 
-use checker::{MicroOp, Scalar, Version};
+use checker::Version;
 use engine::{AtomicOp, AtomicResult, Error};
 
 use smallvec::smallvec;
@@ -60,11 +60,9 @@ pub fn atomic(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
                 let value = entry.value.as_deref().map(decode);
                 t.values.push(value);
                 t.stamps.push(entry.versionstamp);
-                t.mops.push(MicroOp::read(
+                t.ops.read(
                     key.as_str(),
-                    value.map_or(Scalar::Null, Scalar::Int),
-                ));
-                t.versions.push(
+                    value,
                     entry
                         .versionstamp
                         .map_or(Version::Absent, |v| Version::Seq(v.seq())),
@@ -84,9 +82,8 @@ pub fn atomic(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
                 .set(t.keys[0].as_bytes(), &encode(from - t.amount))
                 .set(t.keys[1].as_bytes(), &encode(to + t.amount));
             let (a, b) = (t.keys[0].clone(), t.keys[1].clone());
-            t.mops.push(MicroOp::write(a.as_str(), from - t.amount));
-            t.mops.push(MicroOp::write(b.as_str(), to + t.amount));
-            t.versions.extend([Version::Absent, Version::Absent]);
+            t.ops.write(a.as_str(), from - t.amount);
+            t.ops.write(b.as_str(), to + t.amount);
             match ctx.core.get_mut().atomic_commit(&op) {
                 Ok(AtomicResult::Ok { versionstamp }) => {
                     t.snapshot = Some(versionstamp.seq() - 1);

@@ -12,7 +12,6 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use checker::{MicroOp, Version};
 use engine::{Core, Error, Options};
 
 use super::crash::{self, Outcome};
@@ -263,8 +262,7 @@ pub fn setup(scenario: &Scenario, options: &Options) -> (Core<SimDisk>, Running)
     t.snapshot = Some(0);
     let mut put = |key: &str, value: i64| {
         txn.put(key.as_bytes(), &encode(value)).expect("small");
-        t.mops.push(MicroOp::write(key, value));
-        t.versions.push(Version::Absent);
+        t.ops.write(key, value);
     };
     for i in 0..u64::from(w.accounts) {
         put(&account(i), w.initial_balance as i64);

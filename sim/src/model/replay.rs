@@ -196,15 +196,15 @@ impl Walk<'_> {
 /// how.
 fn step_text(before: &Agent, after: &Agent) -> String {
     let finished = after.done.len() > before.done.len();
-    let (mops, versions, snapshot) = match (finished, &after.running) {
+    let (ops, snapshot) = match (finished, &after.running) {
         (true, _) => {
             let d = after.done.last().expect("finished");
-            (&d.mops, &d.versions, d.snapshot)
+            (&d.ops, d.snapshot)
         }
-        (false, Some(t)) => (&t.mops, &t.versions, t.snapshot),
+        (false, Some(t)) => (&t.ops, t.snapshot),
         (false, None) => unreachable!("a step leaves its transaction running or finished"),
     };
-    let seen = before.running.as_ref().map_or(0, |t| t.mops.len());
+    let seen = before.running.as_ref().map_or(0, |t| t.ops.len());
     let mut parts = Vec::new();
     if let (None, Some(t)) = (&before.running, &after.running) {
         let kind = serde_json::to_value(t.kind).expect("workloads serialize");
@@ -219,12 +219,7 @@ fn step_text(before: &Agent, after: &Agent) -> String {
             snapshot.map_or("-".to_owned(), |s| s.to_string())
         ));
     }
-    parts.extend(
-        mops[seen..]
-            .iter()
-            .zip(&versions[seen..])
-            .map(|(m, v)| mop_text(m, v)),
-    );
+    parts.extend(ops.micro_ops().skip(seen).map(|(m, v)| mop_text(&m, &v)));
     if finished {
         let d = after.done.last().expect("finished");
         parts.push(match d.completion {

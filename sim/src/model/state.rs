@@ -19,12 +19,12 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
 
-use checker::{KeyRange, MicroOp, ReadValue, Version};
 use engine::Core;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::agents::Running;
 use crate::disk::SimDisk;
+use crate::observed::Observed;
 use crate::recorder::Completion;
 
 /// The store: open, crashed (the disk as the process left it, before the
@@ -42,10 +42,8 @@ pub enum Store {
 /// A finished transaction: what it observed and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Done {
-    /// Its micro-ops.
-    pub mops: Vec<MicroOp>,
-    /// The versions parallel to `mops`.
-    pub versions: Vec<Version>,
+    /// Its micro-ops, with their versions.
+    pub ops: Observed,
     /// Its snapshot, once known.
     pub snapshot: Option<u64>,
     /// How it ended.
@@ -60,8 +58,7 @@ impl Done {
     /// A finished transaction from the running one.
     pub fn new(t: Running, completion: Completion, epoch: u8, at_crash: bool) -> Self {
         Done {
-            mops: t.mops,
-            versions: t.versions,
+            ops: t.ops,
             snapshot: t.snapshot,
             completion,
             epoch,
@@ -80,7 +77,7 @@ impl Done {
 
 impl Hash for Done {
     fn hash<H: Hasher>(&self, h: &mut H) {
-        hash_ops(&self.mops, &self.versions, h);
+        self.ops.hash(h);
         self.snapshot.hash(h);
         self.completion.hash(h);
         self.epoch.hash(h);
@@ -122,7 +119,7 @@ impl Hash for Work {
                 t.amount.hash(h);
                 t.values.hash(h);
                 t.stamps.hash(h);
-                hash_ops(&t.mops, &t.versions, h);
+                t.ops.hash(h);
                 t.snapshot.hash(h);
                 t.invoke.hash(h);
                 t.retries.hash(h);
@@ -240,43 +237,6 @@ impl Hasher for Collect {
     }
 }
 
-/// Hashes micro-ops and versions field by field: the checker's types do
-/// not implement `Hash`, and stateright identifies states by hash alone,
-/// so every observed value must enter it.
-fn hash_ops<H: Hasher>(mops: &[MicroOp], versions: &[Version], h: &mut H) {
-    mops.len().hash(h);
-    for m in mops {
-        match m {
-            MicroOp::Read { key, value } => {
-                (0u8, key).hash(h);
-                match value {
-                    ReadValue::Scalar(v) => (0u8, v).hash(h),
-                    ReadValue::List(l) => (1u8, l).hash(h),
-                }
-            }
-            MicroOp::Write { key, value } => (1u8, key, value).hash(h),
-            MicroOp::Append { key, element } => (2u8, key, element).hash(h),
-            MicroOp::List(r) => {
-                3u8.hash(h);
-                match &r.range {
-                    KeyRange::Prefix(p) => (0u8, p).hash(h),
-                    KeyRange::Between { from, to } => (1u8, from, to).hash(h),
-                }
-                r.result.hash(h);
-            }
-        }
-    }
-    versions.len().hash(h);
-    for v in versions {
-        match v {
-            Version::Absent => 0u8.hash(h),
-            Version::Seq(s) => (1u8, s).hash(h),
-            Version::Own => 2u8.hash(h),
-            Version::Range(pairs) => (3u8, pairs).hash(h),
-        }
-    }
-}
-
 /// A state of the model.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct State {
@@ -350,7 +310,7 @@ impl State {
 /// The key that orders interchangeable agents: progress first (cheap to
 /// compare), then the digest.
 fn order_key(a: &Agent) -> impl Ord {
-    let running = a.running.as_ref().map(|t| (t.kind, t.phase, t.mops.len()));
+    let running = a.running.as_ref().map(|t| (t.kind, t.phase, t.ops.len()));
     (a.remaining, a.done.len(), running, a.digest)
 }
 

@@ -1,0 +1,250 @@
+//! What a transaction observed and did, micro-op by micro-op, kept
+//! compactly while it runs.
+//!
+//! Nearly every micro-op the simulator's agents do is a read or a write of
+//! an integer under a short key. Building the checker's `MicroOp` and
+//! `Version` values for each of them, only for the recorder to take them
+//! apart again, cost more than the engine call they describe; so a running
+//! transaction keeps each such micro-op as one small `Access` (its key
+//! inline), and only the rare others (range reads) in the checker's form.
+//! `micro_ops` gives back exactly the checker's form, in order.
+
+use std::hash::{Hash, Hasher};
+
+use checker::{KeyRange, MicroOp, ReadValue, Scalar, Version};
+use smallvec::SmallVec;
+
+use crate::agents::Key;
+
+/// What one simple micro-op was. The agents never delete, so a delete is
+/// one of the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A read that found nothing.
+    ReadNull,
+    /// A read of an integer.
+    Read,
+    /// A write of an integer.
+    Write,
+    /// Any other micro-op: its `value` indexes the transaction's others.
+    Other,
+}
+
+/// `version` of a micro-op whose version is `null`.
+pub const ABSENT: u64 = u64::MAX;
+/// `version` of a read served from the transaction's own write.
+pub const OWN: u64 = u64::MAX - 1;
+
+/// One micro-op with its version. For `Kind::Other`, `key` is empty and
+/// `value` is the position in the others.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Access {
+    /// The key.
+    pub key: Key,
+    /// What the micro-op was.
+    pub kind: Kind,
+    /// The integer read or written (0 for null).
+    pub value: i64,
+    /// The version read (`ABSENT`, `OWN` or a sequence number).
+    pub version: u64,
+}
+
+/// A transaction's micro-ops, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    accesses: SmallVec<[Access; 4]>,
+    others: Vec<(MicroOp, Version)>,
+}
+
+impl Observed {
+    /// A read of `key` that found `value` at `version`.
+    pub fn read(&mut self, key: &str, value: Option<i64>, version: Version) {
+        let compact = match version {
+            Version::Absent => Some(ABSENT),
+            Version::Own => Some(OWN),
+            Version::Seq(s) if s < OWN => Some(s),
+            _ => None,
+        };
+        match compact {
+            Some(version) => self.accesses.push(Access {
+                key: Key::from(key),
+                kind: if value.is_some() {
+                    Kind::Read
+                } else {
+                    Kind::ReadNull
+                },
+                value: value.unwrap_or(0),
+                version,
+            }),
+            None => self.other(
+                MicroOp::read(key, value.map_or(Scalar::Null, Scalar::Int)),
+                version,
+            ),
+        }
+    }
+
+    /// A write of `value` to `key` (its version is `null`).
+    pub fn write(&mut self, key: &str, value: i64) {
+        self.accesses.push(Access {
+            key: Key::from(key),
+            kind: Kind::Write,
+            value,
+            version: ABSENT,
+        });
+    }
+
+    /// Any other micro-op, kept in the checker's form.
+    pub fn other(&mut self, m: MicroOp, version: Version) {
+        let at = self.others.len() as i64;
+        self.others.push((m, version));
+        self.accesses.push(Access {
+            key: Key::default(),
+            kind: Kind::Other,
+            value: at,
+            version: ABSENT,
+        });
+    }
+
+    /// How many micro-ops.
+    pub fn len(&self) -> usize {
+        self.accesses.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.accesses.is_empty()
+    }
+
+    /// The micro-ops in compact form, in order.
+    pub fn accesses(&self) -> &[Access] {
+        &self.accesses
+    }
+
+    /// The micro-op an `Access` of kind `Other` stands for.
+    pub fn other_at(&self, a: &Access) -> &(MicroOp, Version) {
+        assert_eq!(a.kind, Kind::Other, "only other micro-ops are kept whole");
+        &self.others[usize::try_from(a.value).expect("an index")]
+    }
+
+    /// The micro-ops and their versions in the checker's form, in order.
+    pub fn micro_ops(&self) -> impl Iterator<Item = (MicroOp, Version)> + '_ {
+        self.accesses.iter().map(|a| match a.kind {
+            Kind::Other => self.other_at(a).clone(),
+            kind => simple_micro_op(Scalar::Str(a.key.clone()), kind, a.value, a.version),
+        })
+    }
+}
+
+/// The checker's form of a simple micro-op on `key`.
+pub fn simple_micro_op(key: Scalar, kind: Kind, value: i64, version: u64) -> (MicroOp, Version) {
+    let version = match version {
+        ABSENT => Version::Absent,
+        OWN => Version::Own,
+        s => Version::Seq(s),
+    };
+    let value = match kind {
+        Kind::ReadNull => Scalar::Null,
+        Kind::Read | Kind::Write => Scalar::Int(value),
+        Kind::Other => unreachable!("other micro-ops are kept whole"),
+    };
+    let mop = match kind {
+        Kind::ReadNull | Kind::Read => MicroOp::Read {
+            key,
+            value: ReadValue::Scalar(value),
+        },
+        _ => MicroOp::Write { key, value },
+    };
+    (mop, version)
+}
+
+/// Hashed field by field: the checker's types do not implement `Hash`, and
+/// the model checker identifies states by hash alone, so every observed
+/// value must enter it.
+impl Hash for Observed {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.accesses.hash(h);
+        for (m, v) in &self.others {
+            hash_micro_op(m, h);
+            match v {
+                Version::Absent => 0u8.hash(h),
+                Version::Seq(s) => (1u8, s).hash(h),
+                Version::Own => 2u8.hash(h),
+                Version::Range(pairs) => (3u8, pairs).hash(h),
+            }
+        }
+    }
+}
+
+fn hash_micro_op<H: Hasher>(m: &MicroOp, h: &mut H) {
+    match m {
+        MicroOp::Read { key, value } => {
+            (0u8, key).hash(h);
+            match value {
+                ReadValue::Scalar(v) => (0u8, v).hash(h),
+                ReadValue::List(l) => (1u8, l).hash(h),
+            }
+        }
+        MicroOp::Write { key, value } => (1u8, key, value).hash(h),
+        MicroOp::Append { key, element } => (2u8, key, element).hash(h),
+        MicroOp::List(r) => {
+            3u8.hash(h);
+            match &r.range {
+                KeyRange::Prefix(p) => (0u8, p).hash(h),
+                KeyRange::Between { from, to } => (1u8, from, to).hash(h),
+            }
+            r.result.hash(h);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use checker::RangeRead;
+
+    #[test]
+    fn the_checker_form_is_exactly_what_was_observed() {
+        let list = MicroOp::List(Box::new(RangeRead {
+            range: KeyRange::Prefix("acct/".into()),
+            result: Some(vec![(Scalar::from("acct/1"), Scalar::Int(5))]),
+        }));
+        let mut o = Observed::default();
+        o.read("a", None, Version::Absent);
+        o.read("b", Some(7), Version::Seq(4));
+        o.write("a", 3);
+        o.read("a", Some(3), Version::Own);
+        o.other(list.clone(), Version::Range(vec![(Scalar::from("acct/1"), 2)]));
+        o.read("c", Some(-1), Version::Seq(OWN));
+        let got: Vec<(MicroOp, Version)> = o.micro_ops().collect();
+        let expected = vec![
+            (MicroOp::read("a", Scalar::Null), Version::Absent),
+            (MicroOp::read("b", 7), Version::Seq(4)),
+            (MicroOp::write("a", 3), Version::Absent),
+            (MicroOp::read("a", 3), Version::Own),
+            (list, Version::Range(vec![(Scalar::from("acct/1"), 2)])),
+            (MicroOp::read("c", -1), Version::Seq(OWN)),
+        ];
+        assert_eq!(got, expected);
+        assert_eq!(o.len(), 6);
+        assert_eq!(
+            o.accesses().iter().filter(|a| a.kind == Kind::Other).count(),
+            2,
+            "a range read and a version that does not fit are kept whole"
+        );
+    }
+
+    #[test]
+    fn different_observations_differ() {
+        let mut a = Observed::default();
+        a.read("x", Some(1), Version::Seq(2));
+        let mut b = Observed::default();
+        b.read("x", Some(1), Version::Seq(3));
+        assert_ne!(a, b);
+        let hash = |o: &Observed| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            o.hash(&mut h);
+            h.finish()
+        };
+        assert_ne!(hash(&a), hash(&b));
+    }
+}
