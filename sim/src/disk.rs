@@ -144,17 +144,17 @@ impl SimDisk {
 
 /// What survives of one file.
 fn survive(file: &MemFile, d: &mut Decisions, sector_size: usize) -> (Vec<u8>, bool) {
-    let durable = file.durable.as_slice();
-    if !file.written.starts_with(durable) {
+    let durable = file.durable();
+    if !file.written().starts_with(durable) {
         // The file was rewritten since its last sync: old or new content.
         let bytes = if d.choose(Stream::Disk, 2) == 0 {
             durable
         } else {
-            &file.written
+            file.written()
         };
         return (bytes.to_vec(), false);
     }
-    let unsynced = &file.written[durable.len()..];
+    let unsynced = &file.written()[durable.len()..];
     if unsynced.is_empty() {
         return (durable.to_vec(), false);
     }

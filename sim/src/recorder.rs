@@ -5,7 +5,8 @@
 //! the checker's op structs (each a few hundred bytes, with its micro-ops
 //! cloned once more for the invoke) costs more to write to memory than the
 //! engine costs to run them. So the recorder keeps one small entry per op
-//! and one 24-byte record per micro-op, with keys interned, and builds the
+//! and each micro-op as the transaction observed it (an `Access`, its short
+//! key inline: copying it costs less than interning it), and builds the
 //! `History` (invokes filled in with their micro-ops, reads as `null`) only
 //! when someone asks for it: the checker, a report, a test. What it builds
 //! is exactly the history the ops describe, in index order.
@@ -14,10 +15,9 @@ use std::ops::Deref;
 use std::sync::OnceLock;
 
 use checker::{Function, History, Meta, MicroOp, Op, OpType, OpValue, Process, ReadValue, Scalar, Version};
-use rustc_hash::FxHashMap;
 
 use crate::agents::Key;
-use crate::observed::{simple_micro_op, Kind, Observed, ABSENT};
+use crate::observed::{simple_micro_op, Access, Kind, Observed, ABSENT};
 use crate::trace::Trace;
 
 /// How a transaction ended.
@@ -43,12 +43,9 @@ pub struct Recorder {
     /// One entry per op, in index order: an op's index is its position.
     entries: Vec<Entry>,
     /// The micro-ops of completed transactions, end to end.
-    mops: Vec<Mop>,
+    mops: Vec<Access>,
     /// Micro-ops other than integer reads and writes, kept whole.
     others: Vec<(MicroOp, Version)>,
-    /// Interned keys, by id.
-    keys: Vec<Scalar>,
-    ids: FxHashMap<Key, u32>,
     /// Nemesis details, by entry.
     details: Vec<serde_json::Value>,
 }
@@ -76,16 +73,6 @@ enum Entry {
         time: u64,
         detail: u32,
     },
-}
-
-/// One micro-op with its version, in 24 bytes: an `Access` with its key
-/// interned (for `Kind::Other`, `key` indexes `others`).
-#[derive(Debug, Clone, Copy)]
-struct Mop {
-    key: u32,
-    kind: Kind,
-    value: i64,
-    version: u64,
 }
 
 impl Recorder {
@@ -156,19 +143,14 @@ impl Recorder {
                 Kind::Other => {
                     let at = u32::try_from(self.others.len()).expect("micro-ops fit u32");
                     self.others.push(observed.other_at(a).clone());
-                    Mop {
-                        key: at,
+                    Access {
+                        key: Key::default(),
                         kind: Kind::Other,
-                        value: 0,
+                        value: i64::from(at),
                         version: ABSENT,
                     }
                 }
-                kind => Mop {
-                    key: self.key_id(&a.key),
-                    kind,
-                    value: a.value,
-                    version: a.version,
-                },
+                _ => a.clone(),
             };
             self.mops.push(mop);
         }
@@ -197,20 +179,10 @@ impl Recorder {
         index
     }
 
-    fn key_id(&mut self, key: &Key) -> u32 {
-        if let Some(id) = self.ids.get(key) {
-            return *id;
-        }
-        let id = u32::try_from(self.keys.len()).expect("keys fit u32");
-        self.keys.push(Scalar::Str(key.clone()));
-        self.ids.insert(key.clone(), id);
-        id
-    }
-
-    fn micro_op(&self, m: &Mop) -> (MicroOp, Version) {
+    fn micro_op(&self, m: &Access) -> (MicroOp, Version) {
         match m.kind {
-            Kind::Other => self.others[m.key as usize].clone(),
-            kind => simple_micro_op(self.keys[m.key as usize].clone(), kind, m.value, m.version),
+            Kind::Other => self.others[usize::try_from(m.value).expect("an index")].clone(),
+            kind => simple_micro_op(Scalar::Str(m.key.clone()), kind, m.value, m.version),
         }
     }
 

@@ -14,7 +14,7 @@ use checker::{CheckOptions, Function, Meta, Model, Verdict, Violation};
 use engine::{Core, Error, Mutant, Options, SyncPolicy};
 use serde::{Deserialize, Serialize};
 
-use crate::agents::{self, account, encode, Ctx, Running, Step};
+use crate::agents::{self, account, encode, Ctx, Key, Running, Step};
 use crate::decisions::{Choice, Decisions, Stream};
 use crate::disk::SimDisk;
 use crate::panics;
@@ -160,6 +160,8 @@ struct Sim {
     recorder: Recorder,
     trace: Trace,
     agents: Vec<Agent>,
+    /// The accounts' keys.
+    accounts: Vec<Key>,
     stats: Stats,
     now: u64,
     pending_flip: bool,
@@ -247,6 +249,7 @@ impl Sim {
             d,
             trace: Trace::default(),
             agents,
+            accounts: agents::account_keys(&spec.scenario),
             stats: Stats::default(),
             now: 0,
             pending_flip: false,
@@ -402,6 +405,7 @@ impl Sim {
             core: self.core.as_mut().expect("open"),
             d: &mut self.d,
             scenario: &self.spec.scenario,
+            accounts: &self.accounts,
             agent: agent.id,
             now: self.now,
         };

@@ -18,17 +18,72 @@ use super::Storage;
 use crate::error::IoError;
 
 /// One file: what has been written, and what is durable.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+///
+/// Files are append-only between truncations, so the durable content is
+/// nearly always a prefix of the written bytes, and the file keeps one copy
+/// of its bytes and the length of that prefix: a sync costs nothing, and
+/// the bytes are not copied twice as the file grows. Only a file truncated
+/// since its last sync keeps its durable content apart. Equality and
+/// hashing go by content (the written bytes and the durable bytes), not by
+/// how they are stored.
+#[derive(Debug, Clone, Default)]
 pub struct MemFile {
+    /// Every byte written so far, as a reader sees the file now. Shared,
+    /// so that cloning a disk (a model checker clones whole stores) copies
+    /// no file; a write to a shared file copies it once.
+    written: Arc<Vec<u8>>,
+    /// How many leading bytes of `written` are durable (when the file was
+    /// not truncated since its last sync).
+    synced: usize,
+    /// The durable content of a file truncated since its last sync, which
+    /// `written` need not extend.
+    before_truncate: Option<Arc<Vec<u8>>>,
+}
+
+impl MemFile {
+    /// A file whose every byte is durable.
+    fn durable_file(bytes: Vec<u8>) -> Self {
+        MemFile {
+            synced: bytes.len(),
+            written: Arc::new(bytes),
+            before_truncate: None,
+        }
+    }
+
     /// Every byte written so far, as a reader sees the file now.
-    pub written: Vec<u8>,
+    pub fn written(&self) -> &[u8] {
+        &self.written
+    }
+
     /// The bytes that a crash would keep: the content at the last `sync`.
-    /// Shared so that cloning a disk does not copy durable data.
-    pub durable: Arc<Vec<u8>>,
-    /// Whether the file was truncated since its last sync, so `written` may
-    /// not extend `durable`. While false, a sync only appends the new bytes
-    /// (a commit's sync costs its own size, not the file's).
-    rewritten: bool,
+    pub fn durable(&self) -> &[u8] {
+        match &self.before_truncate {
+            Some(old) => old,
+            None => &self.written[..self.synced],
+        }
+    }
+}
+
+impl PartialEq for MemFile {
+    fn eq(&self, other: &Self) -> bool {
+        self.written() == other.written() && self.durable() == other.durable()
+    }
+}
+
+impl Eq for MemFile {}
+
+impl std::hash::Hash for MemFile {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.written().hash(h);
+        // A durable prefix of the written bytes is known by its length;
+        // only other durable content is hashed byte by byte.
+        let durable = self.durable();
+        if self.written().starts_with(durable) {
+            (0u8, durable.len()).hash(h);
+        } else {
+            (1u8, durable).hash(h);
+        }
+    }
 }
 
 /// A file id: renames move ids between names, like inodes.
@@ -55,14 +110,7 @@ impl MemDisk {
         for (name, bytes) in image {
             let id = disk.next_id;
             disk.next_id += 1;
-            disk.files.insert(
-                id,
-                MemFile {
-                    durable: Arc::new(bytes.clone()),
-                    written: bytes,
-                    rewritten: false,
-                },
-            );
+            disk.files.insert(id, MemFile::durable_file(bytes));
             disk.live.insert(name.clone(), id);
             disk.durable_dir.insert(name, id);
         }
@@ -73,7 +121,7 @@ impl MemDisk {
     pub fn crash_image(&self) -> BTreeMap<String, Vec<u8>> {
         self.durable_dir
             .iter()
-            .map(|(name, id)| (name.clone(), self.files[id].durable.as_ref().clone()))
+            .map(|(name, id)| (name.clone(), self.files[id].durable().to_vec()))
             .collect()
     }
 
@@ -95,7 +143,7 @@ impl MemDisk {
         self.live != self.durable_dir
             || self.live.values().any(|id| {
                 let f = &self.files[id];
-                *f.durable != f.written
+                f.durable() != f.written()
             })
     }
 
@@ -122,16 +170,18 @@ impl Storage for MemDisk {
     }
 
     fn read(&self, name: &str) -> Result<Option<Vec<u8>>, IoError> {
-        Ok(self.live.get(name).map(|id| self.files[id].written.clone()))
+        Ok(self.live.get(name).map(|id| self.files[id].written().to_vec()))
     }
 
     fn create(&mut self, name: &str) -> Result<(), IoError> {
         if let Some(id) = self.live.get(name) {
-            self.files
-                .get_mut(id)
-                .expect("live entry has a file")
-                .written
-                .clear();
+            let file = self.files.get_mut(id).expect("live entry has a file");
+            if file.before_truncate.is_none() {
+                let durable = file.durable().to_vec();
+                file.before_truncate = Some(Arc::new(durable));
+            }
+            file.written = Arc::default();
+            file.synced = 0;
             return Ok(());
         }
         let id = self.next_id;
@@ -143,32 +193,19 @@ impl Storage for MemDisk {
 
     fn append(&mut self, name: &str, data: &[u8]) -> Result<(), IoError> {
         let id = *self.live.get(name).ok_or_else(|| Self::missing("append", name))?;
-        self.files
-            .get_mut(&id)
-            .expect("live entry has a file")
-            .written
-            .extend_from_slice(data);
+        let file = self.files.get_mut(&id).expect("live entry has a file");
+        Arc::make_mut(&mut file.written).extend_from_slice(data);
         Ok(())
     }
 
     fn sync(&mut self, name: &str) -> Result<(), IoError> {
         let id = *self.live.get(name).ok_or_else(|| Self::missing("sync", name))?;
         let file = self.files.get_mut(&id).expect("live entry has a file");
-        if file.rewritten {
-            file.durable = Arc::new(file.written.clone());
-            file.rewritten = false;
-        } else {
-            assert!(
-                file.written.len() >= file.durable.len(),
-                "an appended file only grows"
-            );
-            if file.written.len() > file.durable.len() {
-                let new = &file.written[file.durable.len()..];
-                Arc::make_mut(&mut file.durable).extend_from_slice(new);
-            }
-        }
-        debug_assert_eq!(
-            *file.durable, file.written,
+        file.before_truncate = None;
+        file.synced = file.written.len();
+        assert_eq!(
+            file.durable().len(),
+            file.written().len(),
             "after a sync every written byte is durable"
         );
         Ok(())
@@ -194,5 +231,73 @@ impl Storage for MemDisk {
         self.durable_dir = self.live.clone();
         self.collect_garbage();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_synced_bytes_survive_a_crash() {
+        let mut disk = MemDisk::new();
+        disk.create("f").unwrap();
+        disk.sync_dir().unwrap();
+        disk.append("f", b"abc").unwrap();
+        disk.sync("f").unwrap();
+        disk.append("f", b"def").unwrap();
+        assert!(disk.has_unsynced());
+        assert_eq!(disk.crash_image()["f"], b"abc");
+        assert_eq!(disk.read("f").unwrap().unwrap(), b"abcdef");
+        disk.sync("f").unwrap();
+        assert!(!disk.has_unsynced());
+        assert_eq!(disk.crash_image()["f"], b"abcdef");
+    }
+
+    #[test]
+    fn a_truncated_file_keeps_its_old_durable_content_until_synced() {
+        let mut disk = MemDisk::new();
+        disk.create("f").unwrap();
+        disk.sync_dir().unwrap();
+        disk.append("f", b"old content").unwrap();
+        disk.sync("f").unwrap();
+        disk.create("f").unwrap();
+        disk.append("f", b"new").unwrap();
+        assert_eq!(disk.crash_image()["f"], b"old content");
+        disk.create("f").unwrap();
+        assert_eq!(
+            disk.crash_image()["f"],
+            b"old content",
+            "a second truncation keeps the content of the last sync"
+        );
+        disk.append("f", b"newer, and longer than before").unwrap();
+        disk.sync("f").unwrap();
+        assert_eq!(disk.crash_image()["f"], b"newer, and longer than before");
+    }
+
+    #[test]
+    fn equality_and_hashing_go_by_content() {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let hash = |d: &MemDisk| {
+            BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(d)
+        };
+        let mut a = MemDisk::new();
+        a.create("f").unwrap();
+        a.append("f", b"xy").unwrap();
+        a.sync("f").unwrap();
+        let mut b = a.clone();
+        b.append("f", b"z").unwrap();
+        assert_ne!(a, b, "written bytes differ");
+        let mut c = a.clone();
+        c.create("f").unwrap();
+        c.append("f", b"xy").unwrap();
+        assert_eq!(a, c, "the same written and durable bytes, stored differently");
+        assert_eq!(hash(&a), hash(&c));
+        c.append("f", b"z").unwrap();
+        assert_eq!(b, c);
+        assert_eq!(hash(&b), hash(&c));
+        let mut d = b.clone();
+        d.sync("f").unwrap();
+        assert_ne!(b, d, "durable bytes differ");
     }
 }

@@ -80,7 +80,7 @@ impl Storage for FailAt {
 /// disk (the opposite extreme of `MemDisk::crash_image`).
 pub fn all_written_image(disk: &MemDisk) -> BTreeMap<String, Vec<u8>> {
     disk.files()
-        .map(|(n, f)| (n.to_owned(), f.written.clone()))
+        .map(|(n, f)| (n.to_owned(), f.written().to_vec()))
         .collect()
 }
 

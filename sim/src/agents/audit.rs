@@ -2,7 +2,7 @@
 
 use engine::Error;
 
-use super::{account, next, Ctx, Running, Step};
+use super::{next, Ctx, Running, Step};
 
 /// Begin; read each account in turn, one per step; commit (read-only).
 pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
@@ -12,7 +12,8 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
         return next(t);
     }
     if t.phase <= accounts {
-        t.get(ctx.core.get(), &account(u64::from(t.phase - 1)))?;
+        let key = ctx.account(u64::from(t.phase - 1));
+        t.get(ctx.core.get(), &key)?;
         return next(t);
     }
     Ok(Step::Done(t.commit(ctx.core.get_mut())))

@@ -4,7 +4,7 @@
 use engine::Error;
 use smallvec::smallvec;
 
-use super::{account, Ctx, Running, Step};
+use super::{Ctx, Running, Step};
 use crate::decisions::Stream;
 
 /// Begin; read one account; sleep; read another; write a marker; commit.
@@ -14,7 +14,7 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             let n = u64::from(ctx.scenario.workload.accounts);
             let a = ctx.d.choose(Stream::Workload, n);
             let b = (a + 1 + ctx.d.choose(Stream::Workload, n - 1)) % n;
-            t.keys = smallvec![account(a), account(b)];
+            t.keys = smallvec![ctx.account(a), ctx.account(b)];
             t.begin(ctx.core.get());
             t.phase = 1;
             Ok(Step::Continue { wake: None })

@@ -51,17 +51,11 @@ pub fn decode(bytes: &[u8]) -> i64 {
 /// copying one allocates nothing.
 pub type Key = CompactString;
 
-/// The key of account `i`. Built without the formatting machinery: every
-/// transfer names two accounts, and `format!` would cost more than the
-/// engine's read of them.
+/// The key of account `i`.
 pub fn account(i: u64) -> Key {
-    let mut digits = itoa::Buffer::new();
-    let digits = digits.format(i).as_bytes();
-    let mut key = [0u8; 5 + 20];
-    key[..5].copy_from_slice(b"acct/");
-    key[5..5 + digits.len()].copy_from_slice(digits);
-    let key = std::str::from_utf8(&key[..5 + digits.len()]).expect("ASCII digits");
-    Key::new(key)
+    let mut key = Key::const_new("acct/");
+    key.push_str(itoa::Buffer::new().format(i));
+    key
 }
 
 /// What one step of an agent's transaction led to.
@@ -237,6 +231,12 @@ impl CoreRef for Arc<Core<SimDisk>> {
     }
 }
 
+/// The keys of the scenario's accounts, made once per run: transfers name
+/// two accounts each, and formatting a key costs more than copying one.
+pub fn account_keys(scenario: &Scenario) -> Vec<Key> {
+    (0..u64::from(scenario.workload.accounts)).map(account).collect()
+}
+
 /// What a step can use: the store, the decisions, the scenario.
 pub struct Ctx<'a> {
     /// The store.
@@ -245,6 +245,8 @@ pub struct Ctx<'a> {
     pub d: &'a mut Decisions,
     /// The scenario.
     pub scenario: &'a Scenario,
+    /// The accounts' keys (`account_keys`).
+    pub accounts: &'a [Key],
     /// The agent's id.
     pub agent: u32,
     /// The current tick.
@@ -252,6 +254,11 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The key of account `i`.
+    fn account(&self, i: u64) -> Key {
+        self.accounts[usize::try_from(i).expect("an account index")].clone()
+    }
+
     /// Two distinct accounts and an amount.
     fn pick_transfer(&mut self) -> (u64, u64, i64) {
         let n = u64::from(self.scenario.workload.accounts);

@@ -9,7 +9,7 @@ use engine::{AtomicOp, AtomicResult, Error};
 
 use smallvec::smallvec;
 
-use super::{account, decode, encode, next, outcome, Ctx, Running, Step};
+use super::{decode, encode, next, outcome, Ctx, Running, Step};
 use crate::recorder::Completion;
 
 /// Begin; read `from`; read `to`; write both and commit (or commit
@@ -18,7 +18,7 @@ pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             let (from, to, amount) = ctx.pick_transfer();
-            t.keys = smallvec![account(from), account(to)];
+            t.keys = smallvec![ctx.account(from), ctx.account(to)];
             t.amount = amount;
             t.begin(ctx.core.get());
             next(t)
@@ -49,7 +49,7 @@ pub fn atomic(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             let (from, to, amount) = ctx.pick_transfer();
-            t.keys = smallvec![account(from), account(to)];
+            t.keys = smallvec![ctx.account(from), ctx.account(to)];
             t.amount = amount;
             let entries = ctx
                 .core

@@ -65,12 +65,12 @@ fn tail(mem: &MemDisk) -> Option<Tail<'_>> {
     mem.durable_entries().find_map(|(name, file)| {
         let is_wal = files::parse(name).is_some_and(|(kind, _)| kind == files::FileKind::Wal);
         let appended =
-            file.written.starts_with(file.durable.as_slice()) && file.written.len() > file.durable.len();
+            file.written().starts_with(file.durable()) && file.written().len() > file.durable().len();
         if !(is_wal && appended) {
             return None;
         }
-        let from = file.durable.len();
-        let records = wal::scan(&file.written, true)
+        let from = file.durable().len();
+        let records = wal::scan(file.written(), true)
             .map(|scan| scan.records.into_iter().filter(|(at, _)| *at >= from).collect())
             .unwrap_or_default();
         Some(Tail { name, file, records })
@@ -99,11 +99,11 @@ pub fn disk_choices(disk: &SimDisk, outcome: Outcome) -> Vec<u64> {
     let target = tail(mem);
     let mut out = vec![0];
     for (name, file) in mem.durable_entries() {
-        if !file.written.starts_with(file.durable.as_slice()) {
+        if !file.written().starts_with(file.durable()) {
             out.push(0);
             continue;
         }
-        if file.written.len() == file.durable.len() {
+        if file.written().len() == file.durable().len() {
             continue;
         }
         match &target {
@@ -115,8 +115,8 @@ pub fn disk_choices(disk: &SimDisk, outcome: Outcome) -> Vec<u64> {
 }
 
 fn tail_choices(tail: &Tail<'_>, outcome: Outcome, out: &mut Vec<u64>) {
-    let from = tail.file.durable.len();
-    let unsynced = &tail.file.written[from..];
+    let from = tail.file.durable().len();
+    let unsynced = &tail.file.written()[from..];
     match outcome {
         Outcome::Clean => unreachable!("a clean crash has no tail"),
         Outcome::Dropped => out.push(0),
