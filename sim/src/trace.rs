@@ -44,10 +44,12 @@ impl Trace {
     /// Feeds one event, as a tag and its fields.
     pub fn event(&mut self, fields: &[u64]) {
         let n = fields.len().min(8);
-        self.pending.extend_from_slice(&(n as u64).to_le_bytes());
-        for f in &fields[..n] {
-            self.pending.extend_from_slice(&f.to_le_bytes());
+        let mut event = [0u8; 8 * 9];
+        event[..8].copy_from_slice(&(n as u64).to_le_bytes());
+        for (i, f) in fields[..n].iter().enumerate() {
+            event[8 * (i + 1)..8 * (i + 2)].copy_from_slice(&f.to_le_bytes());
         }
+        self.pending.extend_from_slice(&event[..8 * (n + 1)]);
         self.events += 1;
         self.flush_full();
     }
