@@ -84,13 +84,18 @@ impl Recorder {
         }
     }
 
-    /// Makes room for `ops` more ops, for a caller that knows how many it
-    /// will record.
+    /// Makes room for `ops` more ops, for a caller that knows about how
+    /// many it will record. A log that outgrows its room is copied whole
+    /// into fresh memory, which for a long run costs more than recording
+    /// it, so the room errs on the large side: unused room is address
+    /// space, not memory.
     pub fn reserve(&mut self, ops: usize) {
         if self.keep {
-            self.entries.reserve(ops);
-            // A transaction is two ops with a few micro-ops between them.
-            self.mops.reserve(ops * 2);
+            // Retries and crashes add ops beyond the planned transactions.
+            self.entries.reserve(ops + ops / 4);
+            // A transaction is two ops with a few micro-ops (a transfer's
+            // four) between them.
+            self.mops.reserve(ops * 3);
         }
     }
 

@@ -175,8 +175,11 @@ struct Sim {
     extra: Vec<Violation>,
 }
 
-/// Decisions a transaction draws, roughly, for sizing the decision log.
-const DECISIONS_PER_TXN: usize = 12;
+/// Decisions a transaction draws, for sizing the decision log: a transfer
+/// draws twelve (its workload, accounts and amount, and a scheduler and a
+/// fault decision at each of its four steps); retries draw more, and a log
+/// that outgrows its room is copied whole, so this errs on the large side.
+const DECISIONS_PER_TXN: usize = 16;
 
 /// The most transactions' worth of log and history reserved up front.
 const RESERVE_TXNS: usize = 1 << 20;
