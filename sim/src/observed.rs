@@ -58,7 +58,7 @@ pub struct Observed {
 
 impl Observed {
     /// A read of `key` that found `value` at `version`.
-    pub fn read(&mut self, key: &str, value: Option<i64>, version: Version) {
+    pub fn read(&mut self, key: Key, value: Option<i64>, version: Version) {
         let compact = match version {
             Version::Absent => Some(ABSENT),
             Version::Own => Some(OWN),
@@ -67,7 +67,7 @@ impl Observed {
         };
         match compact {
             Some(version) => self.accesses.push(Access {
-                key: Key::from(key),
+                key,
                 kind: if value.is_some() {
                     Kind::Read
                 } else {
@@ -77,16 +77,16 @@ impl Observed {
                 version,
             }),
             None => self.other(
-                MicroOp::read(key, value.map_or(Scalar::Null, Scalar::Int)),
+                MicroOp::read(Scalar::Str(key), value.map_or(Scalar::Null, Scalar::Int)),
                 version,
             ),
         }
     }
 
     /// A write of `value` to `key` (its version is `null`).
-    pub fn write(&mut self, key: &str, value: i64) {
+    pub fn write(&mut self, key: Key, value: i64) {
         self.accesses.push(Access {
-            key: Key::from(key),
+            key,
             kind: Kind::Write,
             value,
             version: ABSENT,
@@ -209,12 +209,12 @@ mod tests {
             result: Some(vec![(Scalar::from("acct/1"), Scalar::Int(5))]),
         }));
         let mut o = Observed::default();
-        o.read("a", None, Version::Absent);
-        o.read("b", Some(7), Version::Seq(4));
-        o.write("a", 3);
-        o.read("a", Some(3), Version::Own);
+        o.read(Key::from("a"), None, Version::Absent);
+        o.read(Key::from("b"), Some(7), Version::Seq(4));
+        o.write(Key::from("a"), 3);
+        o.read(Key::from("a"), Some(3), Version::Own);
         o.other(list.clone(), Version::Range(vec![(Scalar::from("acct/1"), 2)]));
-        o.read("c", Some(-1), Version::Seq(OWN));
+        o.read(Key::from("c"), Some(-1), Version::Seq(OWN));
         let got: Vec<(MicroOp, Version)> = o.micro_ops().collect();
         let expected = vec![
             (MicroOp::read("a", Scalar::Null), Version::Absent),
@@ -236,9 +236,9 @@ mod tests {
     #[test]
     fn different_observations_differ() {
         let mut a = Observed::default();
-        a.read("x", Some(1), Version::Seq(2));
+        a.read(Key::from("x"), Some(1), Version::Seq(2));
         let mut b = Observed::default();
-        b.read("x", Some(1), Version::Seq(3));
+        b.read(Key::from("x"), Some(1), Version::Seq(3));
         assert_ne!(a, b);
         let hash = |o: &Observed| {
             let mut h = std::collections::hash_map::DefaultHasher::new();

@@ -357,9 +357,9 @@ mod tests {
         let mut rec = Recorder::new(true);
         let mut trace = Trace::default();
         let mut observed = Observed::default();
-        observed.read("a", None, Version::Absent);
-        observed.read("b", Some(7), Version::Seq(4));
-        observed.write("a", 3);
+        observed.read(Key::from("a"), None, Version::Absent);
+        observed.read(Key::from("b"), Some(7), Version::Seq(4));
+        observed.write(Key::from("a"), 3);
         observed.other(
             MicroOp::Write {
                 key: "b".into(),
@@ -367,7 +367,7 @@ mod tests {
             },
             Version::Absent,
         );
-        observed.read("a", Some(3), Version::Own);
+        observed.read(Key::from("a"), Some(3), Version::Own);
         observed.other(
             list(Some(vec![(Scalar::from("acct/1"), Scalar::Int(5))])),
             Version::Range(vec![(Scalar::from("acct/1"), 2)]),

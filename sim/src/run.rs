@@ -598,7 +598,7 @@ fn put(t: &mut Running, key: &str, value: i64) {
         .expect("begun")
         .put(key.as_bytes(), &encode(value))
         .expect("small");
-    t.ops.write(key, value);
+    t.ops.write(Key::from(key), value);
 }
 
 /// Draws a workload from the scenario's mix.

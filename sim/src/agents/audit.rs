@@ -13,7 +13,7 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
     }
     if t.phase <= accounts {
         let key = ctx.account(u64::from(t.phase - 1));
-        t.get(ctx.core.get(), &key)?;
+        t.get(ctx.core.get(), key)?;
         return next(t);
     }
     Ok(Step::Done(t.commit(ctx.core.get_mut())))

@@ -38,7 +38,7 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
         }
         1 | 2 => {
             let key = t.keys[t.phase as usize - 1].clone();
-            t.get(ctx.core.get(), &key)?;
+            t.get(ctx.core.get(), key)?;
             next(t)
         }
         _ => {
@@ -46,7 +46,7 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             let other = t.values[1].unwrap_or(0);
             if mine + other >= t.amount {
                 let key = t.keys[0].clone();
-                t.put(&key, mine - t.amount);
+                t.put(key, mine - t.amount);
             }
             Ok(Step::Done(t.commit(ctx.core.get_mut())))
         }

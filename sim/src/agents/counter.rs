@@ -22,13 +22,13 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
         }
         1 => {
             let key = t.keys[0].clone();
-            t.get(ctx.core.get(), &key)?;
+            t.get(ctx.core.get(), key)?;
             next(t)
         }
         2 => {
             let key = t.keys[0].clone();
-            t.put(&key, t.values[0].unwrap_or(0) + 1);
-            t.get(ctx.core.get(), &key)?;
+            t.put(key.clone(), t.values[0].unwrap_or(0) + 1);
+            t.get(ctx.core.get(), key)?;
             next(t)
         }
         _ => Ok(Step::Done(t.commit(ctx.core.get_mut()))),

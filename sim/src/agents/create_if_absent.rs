@@ -21,13 +21,13 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
         }
         1 => {
             let key = t.keys[0].clone();
-            t.get(ctx.core.get(), &key)?;
+            t.get(ctx.core.get(), key)?;
             next(t)
         }
         _ => {
             if t.values[0].is_none() {
                 let key = t.keys[0].clone();
-                t.put(&key, t.invoke as i64);
+                t.put(key, t.invoke as i64);
             }
             Ok(Step::Done(t.commit(ctx.core.get_mut())))
         }

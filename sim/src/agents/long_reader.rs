@@ -4,7 +4,7 @@
 use engine::Error;
 use smallvec::smallvec;
 
-use super::{Ctx, Running, Step};
+use super::{Ctx, Key, Running, Step};
 use crate::decisions::Stream;
 
 /// Begin; read one account; sleep; read another; write a marker; commit.
@@ -21,7 +21,7 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
         }
         1 => {
             let key = t.keys[0].clone();
-            t.get(ctx.core.get(), &key)?;
+            t.get(ctx.core.get(), key)?;
             t.phase = 2;
             Ok(Step::Continue {
                 wake: Some(ctx.now + ctx.scenario.workload.long_reader_ticks),
@@ -29,12 +29,12 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
         }
         2 => {
             let key = t.keys[1].clone();
-            t.get(ctx.core.get(), &key)?;
+            t.get(ctx.core.get(), key)?;
             t.phase = 3;
             Ok(Step::Continue { wake: None })
         }
         _ => {
-            t.put(&format!("lr/{}", ctx.agent), t.invoke as i64);
+            t.put(Key::from(format!("lr/{}", ctx.agent)), t.invoke as i64);
             Ok(Step::Done(t.commit(ctx.core.get_mut())))
         }
     }

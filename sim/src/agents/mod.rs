@@ -123,7 +123,7 @@ impl Running {
     }
 
     /// Reads `key` in the transaction, recording the micro-op.
-    fn get(&mut self, core: &Core<SimDisk>, key: &str) -> Result<Option<i64>, Error> {
+    fn get(&mut self, core: &Core<SimDisk>, key: Key) -> Result<Option<i64>, Error> {
         let txn = self.txn.as_mut().expect("get inside a transaction");
         let read = core.get(txn, key.as_bytes())?;
         let value = read.value.as_deref().map(decode);
@@ -156,7 +156,7 @@ impl Running {
     }
 
     /// Buffers a write, recording the micro-op.
-    fn put(&mut self, key: &str, value: i64) {
+    fn put(&mut self, key: Key, value: i64) {
         let txn = self.txn.as_mut().expect("put inside a transaction");
         txn.put(key.as_bytes(), &encode(value))
             .expect("simulator keys and values are small");

@@ -4,7 +4,7 @@
 
 use engine::Error;
 
-use super::{next, Ctx, Running, Step};
+use super::{next, Ctx, Key, Running, Step};
 
 /// Begin; list `item/`; insert a unique item and record the count; commit.
 pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
@@ -19,8 +19,8 @@ pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
         }
         _ => {
             let item = format!("item/{}", t.invoke);
-            t.put(&item, t.invoke as i64);
-            t.put(&format!("items-seen/{}", ctx.agent), t.amount);
+            t.put(Key::from(item), t.invoke as i64);
+            t.put(Key::from(format!("items-seen/{}", ctx.agent)), t.amount);
             Ok(Step::Done(t.commit(ctx.core.get_mut())))
         }
     }

@@ -25,7 +25,7 @@ pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
         }
         1 | 2 => {
             let key = t.keys[t.phase as usize - 1].clone();
-            t.get(ctx.core.get(), &key)?;
+            t.get(ctx.core.get(), key)?;
             next(t)
         }
         _ => {
@@ -33,8 +33,8 @@ pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             let to = t.values[1].unwrap_or(0);
             if from >= t.amount {
                 let (a, b) = (t.keys[0].clone(), t.keys[1].clone());
-                t.put(&a, from - t.amount);
-                t.put(&b, to + t.amount);
+                t.put(a, from - t.amount);
+                t.put(b, to + t.amount);
             }
             Ok(Step::Done(t.commit(ctx.core.get_mut())))
         }
@@ -61,7 +61,7 @@ pub fn atomic(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
                 t.values.push(value);
                 t.stamps.push(entry.versionstamp);
                 t.ops.read(
-                    key.as_str(),
+                    key.clone(),
                     value,
                     entry
                         .versionstamp
@@ -82,8 +82,8 @@ pub fn atomic(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
                 .set(t.keys[0].as_bytes(), &encode(from - t.amount))
                 .set(t.keys[1].as_bytes(), &encode(to + t.amount));
             let (a, b) = (t.keys[0].clone(), t.keys[1].clone());
-            t.ops.write(a.as_str(), from - t.amount);
-            t.ops.write(b.as_str(), to + t.amount);
+            t.ops.write(a, from - t.amount);
+            t.ops.write(b, to + t.amount);
             match ctx.core.get_mut().atomic_commit(&op) {
                 Ok(AtomicResult::Ok { versionstamp }) => {
                     t.snapshot = Some(versionstamp.seq() - 1);

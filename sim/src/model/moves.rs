@@ -18,7 +18,7 @@ use super::crash::{self, Outcome};
 use super::memo::{Recovered, Recoveries};
 use super::state::{canonical_order, canonicalize, Agent, Done, Shared, State, Store, Work};
 use super::OccModel;
-use crate::agents::{self, account, encode, Ctx, Running, Step};
+use crate::agents::{self, account, encode, Ctx, Key, Running, Step};
 use crate::decisions::{Choice, Decisions, Stream};
 use crate::disk::SimDisk;
 use crate::panics;
@@ -263,7 +263,7 @@ pub fn setup(scenario: &Scenario, options: &Options) -> (Core<SimDisk>, Running)
     t.snapshot = Some(0);
     let mut put = |key: &str, value: i64| {
         txn.put(key.as_bytes(), &encode(value)).expect("small");
-        t.ops.write(key, value);
+        t.ops.write(Key::from(key), value);
     };
     for i in 0..u64::from(w.accounts) {
         put(&account(i), w.initial_balance as i64);
