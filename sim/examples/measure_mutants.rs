@@ -85,7 +85,7 @@ fn main() {
                 config: f.config.clone(),
                 seed: f.seed,
                 mutant: Some(mutant),
-                choices: f.result.decisions.clone(),
+                choices: f.result.decisions.to_vec(),
             };
             shrink(start, &target, a.budget).map(|s| (before, s.result.stats.txns))
         });

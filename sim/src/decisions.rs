@@ -26,6 +26,8 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::decision_log::DecisionLog;
+
 /// The components that draw decisions, one ChaCha stream each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -43,7 +45,8 @@ pub enum Stream {
 }
 
 impl Stream {
-    fn number(self) -> u64 {
+    /// The stream's number: its ChaCha stream, and its tag in a packed log.
+    pub(crate) fn number(self) -> u64 {
         match self {
             Stream::Scheduler => 1,
             Stream::Workload => 2,
@@ -51,6 +54,19 @@ impl Stream {
             Stream::Disk => 4,
             Stream::Swarm => 5,
         }
+    }
+
+    /// The stream numbered `n`.
+    pub(crate) fn from_number(n: u64) -> Option<Stream> {
+        [
+            Stream::Scheduler,
+            Stream::Workload,
+            Stream::Faults,
+            Stream::Disk,
+            Stream::Swarm,
+        ]
+        .into_iter()
+        .find(|s| s.number() == n)
     }
 }
 
@@ -72,7 +88,7 @@ enum Source {
 #[derive(Debug, Clone)]
 pub struct Decisions {
     source: Source,
-    log: Vec<Choice>,
+    log: DecisionLog,
     record: bool,
     /// Forced decisions whose stream or range did not match the run's
     /// request (an edited sequence); they were adapted, not rejected.
@@ -94,7 +110,7 @@ impl Decisions {
     pub fn seeded(seed: u64, record: bool) -> Self {
         Decisions {
             source: Source::Seeded(Vec::new()),
-            log: Vec::new(),
+            log: DecisionLog::default(),
             record,
             mismatches: 0,
         }
@@ -128,7 +144,7 @@ impl Decisions {
         }
         Decisions {
             source: Source::Forced(queues),
-            log: Vec::new(),
+            log: DecisionLog::default(),
             record: true,
             mismatches: 0,
         }
@@ -206,12 +222,12 @@ impl Decisions {
         }
     }
 
-    pub fn log(&self) -> &[Choice] {
+    pub fn log(&self) -> &DecisionLog {
         &self.log
     }
 
     /// Takes the log.
-    pub fn into_log(self) -> Vec<Choice> {
+    pub fn into_log(self) -> DecisionLog {
         self.log
     }
 
@@ -291,7 +307,7 @@ mod tests {
     fn a_recorded_sequence_replays_exactly_and_runs_out_to_zero() {
         let mut d = Decisions::seeded(3, true);
         let drawn: Vec<u64> = (0..20).map(|i| d.choose(Stream::Workload, 2 + i)).collect();
-        let mut r = Decisions::forced(d.into_log());
+        let mut r = Decisions::forced(d.into_log().to_vec());
         let replayed: Vec<u64> = (0..20).map(|i| r.choose(Stream::Workload, 2 + i)).collect();
         assert_eq!(drawn, replayed);
         assert_eq!(r.mismatches(), 0);

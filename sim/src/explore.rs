@@ -18,6 +18,7 @@ use checker::Violation;
 use engine::Mutant;
 use serde::{Deserialize, Serialize};
 
+use crate::decision_log::DecisionLog;
 use crate::recorder::RecordedHistory;
 use crate::run::{run, End, RunResult, RunSpec, Stats};
 use crate::scenario::Scenario;
@@ -111,7 +112,7 @@ pub fn run_seed(scenario: &Scenario, seed: u64, swarm_on: bool, mutant: Option<M
                 }],
             },
             trace_hash: String::new(),
-            decisions: Vec::new(),
+            decisions: DecisionLog::default(),
             end: End::Panicked,
         }
     });
@@ -147,7 +148,7 @@ pub fn explore(
         let mut outcome = run_seed(&spec.scenario, spec.seeds[i], spec.swarm, spec.mutant);
         if outcome.result.verdict.valid {
             outcome.result.history = RecordedHistory::default();
-            outcome.result.decisions = Vec::new();
+            outcome.result.decisions = DecisionLog::default();
         } else {
             on_failure(&outcome);
             if let Some(k) = spec.max_failures {

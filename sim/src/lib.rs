@@ -9,6 +9,7 @@
 
 pub mod agents;
 pub mod bench;
+pub mod decision_log;
 pub mod decisions;
 pub mod disk;
 pub mod explore;

@@ -42,38 +42,42 @@ pub struct Recorder {
     next_index: u64,
     /// One entry per op, in index order: an op's index is its position.
     entries: Vec<Entry>,
+    /// The completions, in order.
+    completions: Vec<Done>,
     /// The micro-ops of completed transactions, end to end.
     mops: Vec<Access>,
     /// Micro-ops other than integer reads and writes, kept whole.
     others: Vec<(MicroOp, Version)>,
-    /// Nemesis details, by entry.
-    details: Vec<serde_json::Value>,
+    /// Nemesis events: what happened, when, and its details.
+    nemeses: Vec<(Function, u64, serde_json::Value)>,
 }
 
-/// One op.
-#[derive(Debug, Clone)]
+/// One op, in 16 bytes: an invoke whole, anything else by its position in
+/// its own table (a run has millions of ops, and memory written once is
+/// memory the kernel zeroed first).
+#[derive(Debug, Clone, Copy)]
 enum Entry {
-    Invoke {
-        process: u64,
-        time: u64,
-    },
-    Complete {
-        invoke: u64,
-        process: u64,
-        time: u64,
-        snapshot: Option<u64>,
-        commit_seq: Option<u64>,
-        completion: Completion,
-        /// Its micro-ops: `mops[start..end]`.
-        start: u32,
-        end: u32,
-    },
-    Nemesis {
-        f: Function,
-        time: u64,
-        detail: u32,
-    },
+    Invoke { process: u32, time: u64 },
+    Complete(u32),
+    Nemesis(u32),
 }
+
+/// A transaction's completion.
+#[derive(Debug, Clone)]
+struct Done {
+    invoke: u64,
+    time: u64,
+    /// `NONE` when unknown.
+    snapshot: u64,
+    completion: Completion,
+    process: u32,
+    /// Its micro-ops: `mops[start..end]`.
+    start: u32,
+    end: u32,
+}
+
+/// The `snapshot` of a completion whose snapshot is unknown.
+const NONE: u64 = u64::MAX;
 
 impl Recorder {
     /// A recorder; with `keep` false, ops are counted but not stored.
@@ -93,6 +97,7 @@ impl Recorder {
         if self.keep {
             // Retries and crashes add ops beyond the planned transactions.
             self.entries.reserve(ops + ops / 4);
+            self.completions.reserve(ops / 2 + ops / 8);
             // A transaction is two ops with a few micro-ops (a transfer's
             // four) between them.
             self.mops.reserve(ops * 3);
@@ -104,6 +109,7 @@ impl Recorder {
         let index = self.next_index;
         self.next_index += 1;
         if self.keep {
+            let process = u32::try_from(process).expect("processes are agents");
             self.entries.push(Entry::Invoke { process, time });
         }
         index
@@ -137,11 +143,13 @@ impl Recorder {
         if !self.keep {
             return index;
         }
+        let process = u32::try_from(process).expect("processes are agents");
         let invoked = &self.entries[usize::try_from(invoke).expect("an index fits memory")];
         assert!(
             matches!(invoked, Entry::Invoke { process: p, .. } if *p == process),
             "a completion follows its own invoke"
         );
+        assert!(snapshot != Some(NONE), "a snapshot is a sequence number");
         let start = self.mops.len();
         for a in observed.accesses() {
             let mop = match a.kind {
@@ -159,16 +167,17 @@ impl Recorder {
             };
             self.mops.push(mop);
         }
-        self.entries.push(Entry::Complete {
+        let at = u32::try_from(self.completions.len()).expect("completions fit u32");
+        self.completions.push(Done {
             invoke,
-            process,
             time,
-            snapshot,
-            commit_seq,
+            snapshot: snapshot.unwrap_or(NONE),
             completion: completion.clone(),
+            process,
             start: u32::try_from(start).expect("micro-ops fit u32"),
             end: u32::try_from(self.mops.len()).expect("micro-ops fit u32"),
         });
+        self.entries.push(Entry::Complete(at));
         index
     }
 
@@ -177,9 +186,9 @@ impl Recorder {
         let index = self.next_index;
         self.next_index += 1;
         if self.keep {
-            let at = u32::try_from(self.details.len()).expect("nemesis events fit u32");
-            self.details.push(detail);
-            self.entries.push(Entry::Nemesis { f, time, detail: at });
+            let at = u32::try_from(self.nemeses.len()).expect("nemesis events fit u32");
+            self.nemeses.push((f, time, detail));
+            self.entries.push(Entry::Nemesis(at));
         }
         index
     }
@@ -199,76 +208,66 @@ impl Recorder {
     /// The history recorded so far, in the checker's native form.
     pub fn history(&self) -> History {
         let mut completion_of = vec![None; self.entries.len()];
-        for (at, e) in self.entries.iter().enumerate() {
-            if let Entry::Complete { invoke, .. } = e {
-                completion_of[usize::try_from(*invoke).expect("an index fits memory")] = Some(at);
-            }
+        for d in &self.completions {
+            completion_of[usize::try_from(d.invoke).expect("an index fits memory")] = Some(d);
         }
         let mut ops = Vec::with_capacity(self.entries.len());
         for (at, e) in self.entries.iter().enumerate() {
             let index = at as u64;
-            let op = match e {
+            let op = match *e {
                 Entry::Invoke { process, time } => {
-                    let value = match completion_of[at].map(|c| &self.entries[c]) {
-                        Some(Entry::Complete { start, end, .. }) => OpValue::Txn(
-                            self.mops[*start as usize..*end as usize]
+                    let value = match completion_of[at] {
+                        Some(d) => OpValue::Txn(
+                            self.mops[d.start as usize..d.end as usize]
                                 .iter()
                                 .map(|m| invoke_form(self.micro_op(m).0))
                                 .collect(),
                         ),
-                        _ => OpValue::Null,
+                        None => OpValue::Null,
                     };
                     let mut op = Op::new(
                         index,
-                        Process::Client(*process),
+                        Process::Client(u64::from(process)),
                         OpType::Invoke,
                         Function::Txn,
                         value,
                     );
-                    op.time = Some(*time);
+                    op.time = Some(time);
                     op
                 }
-                Entry::Complete {
-                    process,
-                    time,
-                    snapshot,
-                    commit_seq,
-                    completion,
-                    start,
-                    end,
-                    ..
-                } => {
+                Entry::Complete(c) => {
+                    let d = &self.completions[c as usize];
                     let (mops, versions): (Vec<MicroOp>, Vec<Version>) = self.mops
-                        [*start as usize..*end as usize]
+                        [d.start as usize..d.end as usize]
                         .iter()
                         .map(|m| self.micro_op(m))
                         .unzip();
-                    let (op_type, _) = op_type(completion);
+                    let (op_type, commit_seq) = op_type(&d.completion);
                     let mut op = Op::new(
                         index,
-                        Process::Client(*process),
+                        Process::Client(u64::from(d.process)),
                         op_type,
                         Function::Txn,
                         OpValue::Txn(mops),
                     );
-                    op.time = Some(*time);
-                    op.snapshot = *snapshot;
-                    op.commit_seq = *commit_seq;
+                    op.time = Some(d.time);
+                    op.snapshot = (d.snapshot != NONE).then_some(d.snapshot);
+                    op.commit_seq = commit_seq;
                     op.versions = Some(versions);
-                    op.error = match completion {
+                    op.error = match d.completion {
                         Completion::Ok { .. } => None,
-                        Completion::Fail(e) | Completion::Info(e) => Some((*e).to_owned()),
+                        Completion::Fail(e) | Completion::Info(e) => Some(e.to_owned()),
                     };
                     op
                 }
-                Entry::Nemesis { f, time, detail } => {
-                    let detail = self.details[*detail as usize].clone();
+                Entry::Nemesis(n) => {
+                    let (f, time, detail) = &self.nemeses[n as usize];
                     let mut op = Op::new(
                         index,
                         Process::Nemesis,
                         OpType::Info,
                         f.clone(),
-                        OpValue::Other(Box::new(detail)),
+                        OpValue::Other(Box::new(detail.clone())),
                     );
                     op.time = Some(*time);
                     op

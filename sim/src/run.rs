@@ -15,6 +15,7 @@ use engine::{Core, Error, Mutant, Options, SyncPolicy};
 use serde::{Deserialize, Serialize};
 
 use crate::agents::{self, account, encode, Ctx, Key, Running, Step};
+use crate::decision_log::DecisionLog;
 use crate::decisions::{Choice, Decisions, Stream};
 use crate::disk::SimDisk;
 use crate::panics;
@@ -128,7 +129,7 @@ pub struct RunResult {
     /// The trace hash.
     pub trace_hash: String,
     /// Every decision made, in order (empty unless recorded).
-    pub decisions: Vec<Choice>,
+    pub decisions: DecisionLog,
     /// Why the run ended.
     pub end: End,
 }

@@ -254,7 +254,7 @@ fn effective(forced: &[Choice], result: &RunResult) -> Vec<Choice> {
         .decisions
         .iter()
         .zip(keep)
-        .filter_map(|(c, k)| k.then_some(*c))
+        .filter_map(|(c, k)| k.then_some(c))
         .collect()
 }
 

@@ -42,7 +42,7 @@ fn a_recorded_decision_sequence_replays_a_failing_run_exactly() {
     spec.mutant = Some(Mutant::SkipReadValidation);
     let original = run(spec.clone());
     assert!(!original.verdict.valid, "the mutant is caught");
-    spec.choices = Some(original.decisions.clone());
+    spec.choices = Some(original.decisions.to_vec());
     let replayed = run(spec);
     assert_eq!(replayed.trace_hash, original.trace_hash);
     assert_eq!(replayed.verdict, original.verdict);

@@ -18,7 +18,7 @@ fn a_swarm_failure_shrinks_to_a_few_transactions_that_still_fail_and_replay() {
             config: failing.config.clone(),
             seed: failing.seed,
             mutant: Some(mutant),
-            choices: failing.result.decisions.clone(),
+            choices: failing.result.decisions.to_vec(),
         };
         let shrunk = shrink(start, &target, 800).expect("the failure reproduces from its decisions");
         let r = &shrunk.result;

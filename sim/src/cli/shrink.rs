@@ -53,7 +53,7 @@ pub fn run_cmd(args: &ShrinkArgs) -> ExitCode {
         config: report.config.clone(),
         seed: report.seed,
         mutant,
-        choices: original.decisions.clone(),
+        choices: original.decisions.to_vec(),
     };
     let Some(shrunk) = shrink(start, &target, args.budget) else {
         return bad_input(format!(
