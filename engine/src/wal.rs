@@ -17,6 +17,7 @@
 //! decodes as a record: a body is at least 9 bytes and the checksum of a
 //! zero length with a zero body is not zero.
 
+use crate::crc;
 use crate::limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::Bytes;
 
@@ -111,7 +112,7 @@ fn finish_record(buf: &mut [u8], start: usize) {
     assert!((MIN_BODY_LEN..=MAX_BODY_LEN).contains(&body_len));
     let len_bytes = u32::try_from(body_len).expect("body fits u32").to_le_bytes();
     buf[start + 4..start + 8].copy_from_slice(&len_bytes);
-    let crc = crc32c::crc32c(&buf[start + 4..]);
+    let crc = crc::crc32c(&buf[start + 4..]);
     buf[start..start + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
@@ -164,7 +165,7 @@ pub fn decode_at(bytes: &[u8], offset: usize, verify_checksum: bool) -> Result<(
         .get(HEADER_LEN..HEADER_LEN + body_len)
         .ok_or(DecodeError::Truncated)?;
     let stored_crc = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes"));
-    if verify_checksum && stored_crc != crc32c::crc32c(&rest[4..HEADER_LEN + body_len]) {
+    if verify_checksum && stored_crc != crc::crc32c(&rest[4..HEADER_LEN + body_len]) {
         return Err(DecodeError::BadChecksum);
     }
     let record = decode_body(body)?;
