@@ -58,7 +58,7 @@ impl From<&[u8]> for Bytes {
         if bytes.len() <= INLINE_CAPACITY {
             let len = u8::try_from(bytes.len()).expect("inline capacity fits u8");
             let mut buf = [0; INLINE_CAPACITY];
-            copy_short(&mut buf, bytes);
+            copy_small(&mut buf[..bytes.len()], bytes);
             Bytes(Repr::Inline { len, buf })
         } else {
             Bytes(Repr::Shared(Arc::from(bytes)))
@@ -66,30 +66,28 @@ impl From<&[u8]> for Bytes {
     }
 }
 
-/// Copies `bytes` (at most `INLINE_CAPACITY` long) to the start of `buf`
-/// as at most two fixed-size, possibly overlapping pieces (its first and
-/// last 16, 8 or 4 bytes) rather than through a call to `memcpy`, which
-/// costs more than the copy for a dozen bytes.
+/// Copies `src` into `dst` (of the same length). Up to 32 bytes are
+/// copied as at most two fixed-size, possibly overlapping pieces (the first
+/// and last 16, 8 or 4 bytes) rather than through a call to `memcpy`, which
+/// costs more than the copy for the dozen bytes of a typical key or value.
 #[inline(always)]
-fn copy_short(buf: &mut [u8; INLINE_CAPACITY], bytes: &[u8]) {
+pub(crate) fn copy_small(dst: &mut [u8], src: &[u8]) {
     #[inline(always)]
-    fn ends<const N: usize>(buf: &mut [u8; INLINE_CAPACITY], bytes: &[u8]) {
-        let len = bytes.len();
-        buf[..N].copy_from_slice(&bytes[..N]);
-        buf[len - N..len].copy_from_slice(&bytes[len - N..]);
+    fn ends<const N: usize>(dst: &mut [u8], src: &[u8]) {
+        let len = src.len();
+        dst[..N].copy_from_slice(&src[..N]);
+        dst[len - N..].copy_from_slice(&src[len - N..]);
     }
-    let len = bytes.len();
-    if len >= 8 {
-        if len <= 16 {
-            ends::<8>(buf, bytes);
-        } else {
-            ends::<16>(buf, bytes);
-        }
-    } else if len >= 4 {
-        ends::<4>(buf, bytes);
-    } else {
-        for (to, from) in buf.iter_mut().zip(bytes) {
-            *to = *from;
+    assert_eq!(dst.len(), src.len(), "a copy fills its destination");
+    match src.len() {
+        len if len > 32 => dst.copy_from_slice(src),
+        len if len >= 16 => ends::<16>(dst, src),
+        len if len >= 8 => ends::<8>(dst, src),
+        len if len >= 4 => ends::<4>(dst, src),
+        _ => {
+            for (to, from) in dst.iter_mut().zip(src) {
+                *to = *from;
+            }
         }
     }
 }
@@ -285,6 +283,16 @@ mod tests {
                 panic!("{len} bytes are kept inline");
             };
             assert!(buf[len..].iter().all(|&x| x == 0), "padding of {len} bytes");
+        }
+    }
+
+    #[test]
+    fn small_copies_of_every_length_copy_exactly() {
+        let source: Vec<u8> = (1..=70).collect();
+        for len in 0..=source.len() {
+            let mut dst = vec![0; len];
+            copy_small(&mut dst, &source[source.len() - len..]);
+            assert_eq!(dst, &source[source.len() - len..]);
         }
     }
 

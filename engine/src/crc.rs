@@ -40,13 +40,13 @@ pub fn crc32c(bytes: &[u8]) -> u32 {
 unsafe fn short_sse42(bytes: &[u8]) -> u32 {
     use std::arch::x86_64::{_mm_crc32_u16, _mm_crc32_u32, _mm_crc32_u64, _mm_crc32_u8};
 
-    let mut words = bytes.chunks_exact(8);
     let mut crc = u64::from(u32::MAX);
-    for word in &mut words {
-        crc = _mm_crc32_u64(crc, u64::from_le_bytes(word.try_into().expect("8 bytes")));
+    let mut rest = bytes;
+    while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+        crc = _mm_crc32_u64(crc, u64::from_le_bytes(*word));
+        rest = tail;
     }
     let mut crc = crc as u32;
-    let mut rest = words.remainder();
     if let Some((four, tail)) = rest.split_first_chunk::<4>() {
         crc = _mm_crc32_u32(crc, u32::from_le_bytes(*four));
         rest = tail;
