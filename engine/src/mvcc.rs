@@ -172,12 +172,13 @@ impl Mvcc {
             let Some(chain) = self.keys.get_mut(key) else {
                 continue;
             };
-            let at = chain.versions.partition_point(|(seq, _)| *seq <= horizon);
+            let versions = chain.versions.as_mut_slice();
+            let at = versions.partition_point(|(seq, _)| *seq <= horizon);
             // Keep the newest version <= horizon (index at - 1) and all newer.
             // The early-gc mutant also drops that version whenever a newer one
             // exists: an off-by-one in the prune boundary.
             let mut keep_from = at.saturating_sub(1);
-            if mutant == Some(Mutant::EarlyGc) && at < chain.versions.len() {
+            if mutant == Some(Mutant::EarlyGc) && at < versions.len() {
                 keep_from = at;
             }
             if keep_from > 0 {
@@ -185,8 +186,8 @@ impl Mvcc {
                     // The common case, one obsolete version: rotated to the
                     // end by swaps and popped, cheaper for a chain of two or
                     // three than `drain`'s general tail move.
-                    for i in 1..chain.versions.len() {
-                        chain.versions.swap(i - 1, i);
+                    for i in 1..versions.len() {
+                        versions.swap(i - 1, i);
                     }
                     chain.versions.pop();
                 } else {
