@@ -56,14 +56,54 @@ impl From<&[u8]> for Bytes {
     #[inline]
     fn from(bytes: &[u8]) -> Self {
         if bytes.len() <= INLINE_CAPACITY {
-            let mut buf = [0; INLINE_CAPACITY];
-            buf[..bytes.len()].copy_from_slice(bytes);
             let len = u8::try_from(bytes.len()).expect("inline capacity fits u8");
+            let mut buf = [0; INLINE_CAPACITY];
+            copy_small(&mut buf[..bytes.len()], bytes);
             Bytes(Repr::Inline { len, buf })
         } else {
             Bytes(Repr::Shared(Arc::from(bytes)))
         }
     }
+}
+
+/// Copies `src` into `dst` (of the same length). Up to 32 bytes are
+/// copied as at most two fixed-size, possibly overlapping pieces (the first
+/// and last 16, 8 or 4 bytes) rather than through a call to `memcpy`, which
+/// costs more than the copy for the dozen bytes of a typical key or value.
+#[inline(always)]
+pub(crate) fn copy_small(dst: &mut [u8], src: &[u8]) {
+    #[inline(always)]
+    fn ends<const N: usize>(dst: &mut [u8], src: &[u8]) {
+        let len = src.len();
+        dst[..N].copy_from_slice(&src[..N]);
+        dst[len - N..].copy_from_slice(&src[len - N..]);
+    }
+    assert_eq!(dst.len(), src.len(), "a copy fills its destination");
+    match src.len() {
+        len if len > 32 => dst.copy_from_slice(src),
+        len if len >= 16 => ends::<16>(dst, src),
+        len if len >= 8 => ends::<8>(dst, src),
+        len if len >= 4 => ends::<4>(dst, src),
+        _ => {
+            for (to, from) in dst.iter_mut().zip(src) {
+                *to = *from;
+            }
+        }
+    }
+}
+
+/// An inline buffer as three big-endian words, whose order is the order
+/// of the buffers' bytes: three integer compares instead of a `memcmp` call.
+#[inline]
+fn big_endian_words(buf: &[u8; INLINE_CAPACITY]) -> (u64, u64, u64) {
+    let (head, tail) = buf.split_at(16);
+    let mut last = [0; 8];
+    last[..tail.len()].copy_from_slice(tail);
+    (
+        u64::from_be_bytes(head[..8].try_into().expect("8 bytes")),
+        u64::from_be_bytes(head[8..].try_into().expect("8 bytes")),
+        u64::from_be_bytes(last),
+    )
 }
 
 impl<const N: usize> From<&[u8; N]> for Bytes {
@@ -148,7 +188,9 @@ impl Ord for Bytes {
     #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         match (&self.0, &other.0) {
-            (Repr::Inline { len: a, buf: x }, Repr::Inline { len: b, buf: y }) => x.cmp(y).then(a.cmp(b)),
+            (Repr::Inline { len: a, buf: x }, Repr::Inline { len: b, buf: y }) => {
+                big_endian_words(x).cmp(&big_endian_words(y)).then(a.cmp(b))
+            }
             _ => self.as_slice().cmp(other.as_slice()),
         }
     }
@@ -228,6 +270,29 @@ mod tests {
                 assert_eq!(x.cmp(&y), a.cmp(b), "{a:?} vs {b:?}");
                 assert_eq!(x == y, a == b, "{a:?} vs {b:?}");
             }
+        }
+    }
+
+    #[test]
+    fn every_inline_length_keeps_its_bytes_and_zero_padding() {
+        let source: Vec<u8> = (1..=INLINE_CAPACITY as u8).collect();
+        for len in 0..=INLINE_CAPACITY {
+            let b = Bytes::from(&source[..len]);
+            assert_eq!(&*b, &source[..len]);
+            let Repr::Inline { buf, .. } = b.0 else {
+                panic!("{len} bytes are kept inline");
+            };
+            assert!(buf[len..].iter().all(|&x| x == 0), "padding of {len} bytes");
+        }
+    }
+
+    #[test]
+    fn small_copies_of_every_length_copy_exactly() {
+        let source: Vec<u8> = (1..=70).collect();
+        for len in 0..=source.len() {
+            let mut dst = vec![0; len];
+            copy_small(&mut dst, &source[source.len() - len..]);
+            assert_eq!(dst, &source[source.len() - len..]);
         }
     }
 

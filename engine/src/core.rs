@@ -9,6 +9,8 @@
 
 use std::collections::BTreeMap;
 
+use smallvec::SmallVec;
+
 use crate::commit_log::{CommitLog, Summary};
 use crate::error::{Error, IoError, Result};
 use crate::files;
@@ -304,10 +306,11 @@ impl<S: Storage> Core<S> {
 
     fn apply(&mut self, seq: u64, writes: &KeyMap<Option<Bytes>>) {
         self.mvcc.apply(seq, writes);
-        let summary = Summary {
-            seq,
-            keys: writes.keys().cloned().collect(),
-        };
+        let mut keys = SmallVec::new();
+        for key in writes.keys() {
+            keys.push(key.clone());
+        }
+        let summary = Summary { seq, keys };
         if let Some(evicted) = self.log.push(summary) {
             self.mvcc
                 .reclaim(&evicted.keys, self.log.horizon(), self.mutant());

@@ -30,6 +30,11 @@ impl<V> KeyMap<V> {
 
     #[inline]
     fn find(&self, key: &[u8]) -> Result<usize, usize> {
+        if self.entries.is_empty() {
+            // A transaction's write set is empty while it reads: skip
+            // building a probe.
+            return Err(0);
+        }
         match Bytes::inline(key) {
             Some(probe) => self.entries.binary_search_by(|(k, _)| k.cmp(&probe)),
             None => self.entries.binary_search_by(|(k, _)| k.as_slice().cmp(key)),
@@ -60,7 +65,14 @@ impl<V> KeyMap<V> {
     pub fn insert(&mut self, key: Bytes, value: V) {
         match self.entries.binary_search_by(|(k, _)| k.cmp(&key)) {
             Ok(at) => self.entries[at].1 = value,
-            Err(at) => self.entries.insert(at, (key, value)),
+            Err(at) => {
+                // Pushed, then swapped down into place: for the few entries
+                // a map holds, cheaper than shifting the tail with `memmove`.
+                self.entries.push((key, value));
+                for i in (at + 1..self.entries.len()).rev() {
+                    self.entries.swap(i - 1, i);
+                }
+            }
         }
         debug_assert!(self.entries.windows(2).all(|w| w[0].0 < w[1].0));
     }

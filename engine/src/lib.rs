@@ -29,6 +29,7 @@ mod bytes;
 mod checkpoint;
 mod commit_log;
 mod core;
+mod crc;
 mod db;
 mod error;
 pub mod files;

@@ -17,6 +17,8 @@
 //! decodes as a record: a body is at least 9 bytes and the checksum of a
 //! zero length with a zero body is not zero.
 
+use crate::bytes::copy_small;
+use crate::crc;
 use crate::limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::Bytes;
 
@@ -68,60 +70,78 @@ impl Record {
     }
 }
 
+/// Records up to this size are built on the stack and appended in one
+/// copy; a transfer's puts are 49 bytes.
+const STACK_RECORD_LEN: usize = 64;
+
 /// Appends one write record (`value: None` is a delete) to `buf`.
+///
+/// The record is laid out in one contiguous piece, each field written at
+/// its offset and the checksum computed over them, then appended in one
+/// step: a short record is built on the stack, a long one in place.
 pub fn encode_write(buf: &mut Vec<u8>, seq: u64, key: &[u8], value: Option<&[u8]>) {
     assert!(seq > 0, "sequence numbers start at 1");
     assert!(key.len() <= MAX_KEY_LEN, "key length was validated at put");
-    let start = begin_record(buf);
-    match value {
+    let value_field = match value {
         Some(v) => {
             assert!(v.len() <= MAX_VALUE_LEN, "value length was validated at put");
-            buf.push(KIND_PUT);
-            buf.extend_from_slice(&seq.to_le_bytes());
-            put_bytes(buf, key);
-            put_bytes(buf, v);
+            4 + v.len()
         }
-        None => {
-            buf.push(KIND_DELETE);
-            buf.extend_from_slice(&seq.to_le_bytes());
-            put_bytes(buf, key);
-        }
+        None => 0,
+    };
+    let len = HEADER_LEN + MIN_BODY_LEN + 4 + key.len() + value_field;
+    if len <= STACK_RECORD_LEN {
+        let mut record = [0; STACK_RECORD_LEN];
+        write_record(&mut record[..len], seq, key, value);
+        buf.extend_from_slice(&record[..len]);
+    } else {
+        let start = buf.len();
+        buf.resize(start + len, 0);
+        write_record(&mut buf[start..], seq, key, value);
     }
-    finish_record(buf, start);
+}
+
+/// Writes a whole write record into `record`, which has exactly its length.
+#[inline(always)]
+fn write_record(record: &mut [u8], seq: u64, key: &[u8], value: Option<&[u8]>) {
+    let body = &mut record[HEADER_LEN..];
+    body[0] = if value.is_some() { KIND_PUT } else { KIND_DELETE };
+    body[1..9].copy_from_slice(&seq.to_le_bytes());
+    let key_end = 13 + key.len();
+    body[9..13].copy_from_slice(&field_len(key).to_le_bytes());
+    copy_small(&mut body[13..key_end], key);
+    if let Some(v) = value {
+        body[key_end..key_end + 4].copy_from_slice(&field_len(v).to_le_bytes());
+        copy_small(&mut body[key_end + 4..], v);
+    }
+    finish_record(record);
 }
 
 /// Appends the commit-marker record of commit `seq` with `count` writes.
 pub fn encode_marker(buf: &mut Vec<u8>, seq: u64, count: u32) {
     assert!(seq > 0, "sequence numbers start at 1");
-    let start = begin_record(buf);
-    buf.push(KIND_MARKER);
-    buf.extend_from_slice(&seq.to_le_bytes());
-    buf.extend_from_slice(&count.to_le_bytes());
-    finish_record(buf, start);
+    let mut record = [0; HEADER_LEN + MIN_BODY_LEN + 4];
+    record[HEADER_LEN] = KIND_MARKER;
+    record[HEADER_LEN + 1..HEADER_LEN + 9].copy_from_slice(&seq.to_le_bytes());
+    record[HEADER_LEN + 9..].copy_from_slice(&count.to_le_bytes());
+    finish_record(&mut record);
+    buf.extend_from_slice(&record);
 }
 
-fn begin_record(buf: &mut Vec<u8>) -> usize {
-    let start = buf.len();
-    buf.extend_from_slice(&[0; HEADER_LEN]);
-    start
-}
-
-fn finish_record(buf: &mut [u8], start: usize) {
-    let body_len = buf.len() - start - HEADER_LEN;
+/// Fills in the header of `record` (one whole record, body written): the
+/// body's length, then the checksum over length and body.
+fn finish_record(record: &mut [u8]) {
+    let body_len = record.len() - HEADER_LEN;
     assert!((MIN_BODY_LEN..=MAX_BODY_LEN).contains(&body_len));
     let len_bytes = u32::try_from(body_len).expect("body fits u32").to_le_bytes();
-    buf[start + 4..start + 8].copy_from_slice(&len_bytes);
-    let crc = crc32c::crc32c(&buf[start + 4..]);
-    buf[start..start + 4].copy_from_slice(&crc.to_le_bytes());
+    record[4..8].copy_from_slice(&len_bytes);
+    let crc = crc::crc32c(&record[4..]);
+    record[..4].copy_from_slice(&crc.to_le_bytes());
 }
 
-fn put_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
-    buf.extend_from_slice(
-        &u32::try_from(bytes.len())
-            .expect("validated length")
-            .to_le_bytes(),
-    );
-    buf.extend_from_slice(bytes);
+/// A key's or value's length as its 4-byte length field.
+fn field_len(bytes: &[u8]) -> u32 {
+    u32::try_from(bytes.len()).expect("validated length")
 }
 
 /// Why the bytes at some offset are not a valid record.
@@ -164,7 +184,7 @@ pub fn decode_at(bytes: &[u8], offset: usize, verify_checksum: bool) -> Result<(
         .get(HEADER_LEN..HEADER_LEN + body_len)
         .ok_or(DecodeError::Truncated)?;
     let stored_crc = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes"));
-    if verify_checksum && stored_crc != crc32c::crc32c(&rest[4..HEADER_LEN + body_len]) {
+    if verify_checksum && stored_crc != crc::crc32c(&rest[4..HEADER_LEN + body_len]) {
         return Err(DecodeError::BadChecksum);
     }
     let record = decode_body(body)?;
@@ -287,4 +307,37 @@ pub fn scan(bytes: &[u8], verify_checksum: bool) -> Result<Scan, DamagedRecord> 
         records,
         torn_tail: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_of_every_short_length_decode_as_encoded() {
+        let bytes: Vec<u8> = (0..80u8).map(|i| i.wrapping_mul(31).wrapping_add(7)).collect();
+        for key_len in 0..40 {
+            for value_len in [0, 1, 3, 8, 15, 16, 31, 32, 33, 64] {
+                let key = &bytes[..key_len];
+                let value = &bytes[80 - value_len..];
+                let mut buf = vec![0xaa];
+                encode_write(&mut buf, 7, key, Some(value));
+                encode_write(&mut buf, 8, key, None);
+                encode_marker(&mut buf, 8, 2);
+                let (put, next) = decode_at(&buf, 1, true).unwrap();
+                let expected = Record::Put {
+                    seq: 7,
+                    key: Bytes::from(key),
+                    value: Bytes::from(value),
+                };
+                assert_eq!(put, expected);
+                let (delete, next) = decode_at(&buf, next, true).unwrap();
+                let key = Bytes::from(key);
+                assert_eq!(delete, Record::Delete { seq: 8, key });
+                let (marker, next) = decode_at(&buf, next, true).unwrap();
+                assert_eq!(marker, Record::Marker { seq: 8, count: 2 });
+                assert_eq!(next, buf.len());
+            }
+        }
+    }
 }
