@@ -20,6 +20,9 @@ pub struct KeyMap<V> {
     entries: SmallVec<[(Bytes, V); INLINE_ENTRIES]>,
 }
 
+/// The most entries an insert moves by swapping rather than `memmove`.
+const SWAP_DOWN: usize = 8;
+
 impl<V> KeyMap<V> {
     /// An empty map.
     pub fn new() -> Self {
@@ -65,14 +68,18 @@ impl<V> KeyMap<V> {
     pub fn insert(&mut self, key: Bytes, value: V) {
         match self.entries.binary_search_by(|(k, _)| k.cmp(&key)) {
             Ok(at) => self.entries[at].1 = value,
-            Err(at) => {
+            Err(at) if self.entries.len() - at <= SWAP_DOWN => {
                 // Pushed, then swapped down into place: for the few entries
-                // a map holds, cheaper than shifting the tail with `memmove`.
+                // a transaction's map holds, cheaper than shifting the tail
+                // with `memmove`.
                 self.entries.push((key, value));
                 for i in (at + 1..self.entries.len()).rev() {
                     self.entries.swap(i - 1, i);
                 }
             }
+            // A long tail (a bulk load, such as a setup transaction's
+            // thousands of writes) moves in one `memmove`.
+            Err(at) => self.entries.insert(at, (key, value)),
         }
         debug_assert!(self.entries.windows(2).all(|w| w[0].0 < w[1].0));
     }
