@@ -26,7 +26,9 @@ const MAGIC: &[u8; 8] = b"OCCSNAP1";
 
 /// Encodes the newest version of every live key, as of `seq`.
 pub fn encode(mvcc: &Mvcc, seq: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + mvcc.live_keys() * 32);
+    // Sized from the number of keys, which the table knows, rather than
+    // the number of live ones, which would take a pass over every chain.
+    let mut out = Vec::with_capacity(64 + mvcc.key_count() * 32);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&seq.to_le_bytes());
     let count_at = out.len();
@@ -83,7 +85,11 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<Decoded, Corruption> {
         *at = end;
         Ok(out)
     };
-    let mut entries = Vec::new();
+    // Room for `count` entries, but no more than the bytes can hold (an
+    // entry is at least 16 bytes), so a damaged count cannot ask for more
+    // memory than the file's size.
+    let capacity = usize::try_from(count).unwrap_or(usize::MAX).min(body.len() / 16);
+    let mut entries = Vec::with_capacity(capacity);
     let mut previous: Option<Bytes> = None;
     for _ in 0..count {
         let key_len = u32::from_le_bytes(take(4, &mut at)?.try_into().expect("4 bytes")) as usize;

@@ -258,9 +258,15 @@ impl Mvcc {
         }
     }
 
-    /// The number of keys with a live newest version.
-    pub fn live_keys(&self) -> usize {
-        self.latest_entries().count()
+    /// The number of keys with versions (live or deleted).
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Makes room for `n` more keys, for recovery, which knows how many a
+    /// checkpoint holds.
+    pub fn reserve(&mut self, n: usize) {
+        self.keys.reserve(n);
     }
 
     /// The number of versions held, over all keys (for memory-bound tests).
