@@ -216,13 +216,47 @@ impl Mvcc {
         })
     }
 
-    /// Installs one recovered version (from a checkpoint or the WAL) as the
-    /// key's only one: recovery keeps just the newest version of every key
-    /// (see `collapse`), so replaying a long WAL never grows a chain. The
-    /// key enters the key order only at `collapse`, which recovery calls
-    /// once everything is installed.
+    /// Loads a checkpoint's entries, which come in strictly increasing key
+    /// order, into an empty state (recovery's first step). The key order is
+    /// built from them in one pass, with no sort.
+    pub fn load_checkpoint(&mut self, entries: Vec<(Bytes, u64, Bytes)>) {
+        assert!(
+            self.keys.is_empty() && self.order.is_empty(),
+            "a checkpoint loads into an empty state"
+        );
+        assert!(
+            entries.windows(2).all(|w| w[0].0 < w[1].0),
+            "a checkpoint's keys are in strictly increasing order"
+        );
+        self.keys.reserve(entries.len());
+        let mut order = Vec::with_capacity(entries.len());
+        for (key, seq, value) in entries {
+            order.push(key.clone());
+            let versions = SmallVec::from_elem((seq, Some(value)), 1);
+            self.keys.insert(
+                key,
+                Chain {
+                    versions,
+                    pruned: false,
+                },
+            );
+        }
+        // Already sorted, so collecting is a single bulk load.
+        self.order = order.into_iter().collect();
+    }
+
+    /// Installs one version replayed from the WAL as the key's only one:
+    /// recovery keeps just the newest version of every key (see
+    /// `collapse`), so replaying a long WAL never grows a chain. A key new
+    /// since the checkpoint enters the key order here; the rest are there.
     pub fn install(&mut self, key: Bytes, seq: u64, value: Option<Bytes>) {
-        let chain = self.keys.entry(key).or_default();
+        let chain = match self.keys.entry(key) {
+            std::collections::hash_map::Entry::Occupied(chain) => chain.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                self.order.insert(slot.key().clone());
+                slot.insert(Chain::default())
+            }
+        };
         if let Some((last, _)) = chain.versions.last() {
             assert!(*last < seq, "recovered versions arrive in commit order");
         }
@@ -232,18 +266,23 @@ impl Mvcc {
 
     /// Collapses every chain to its newest version and forgets deleted keys:
     /// the state after recovery, where no snapshot older than the recovered
-    /// sequence number exists. Rebuilds the key order from the chains.
+    /// sequence number exists.
     pub fn collapse(&mut self, horizon: u64) {
-        self.keys.retain(|_, chain| {
+        assert_eq!(self.order.len(), self.keys.len(), "every key is in the key order");
+        let mut deleted = Vec::new();
+        self.keys.retain(|key, chain| {
             let newest = chain.versions.pop().expect("chains are never empty");
             chain.versions = SmallVec::from_elem(newest, 1);
             chain.pruned = false;
-            chain.versions[0].1.is_some()
+            let live = chain.versions[0].1.is_some();
+            if !live {
+                deleted.push(key.clone());
+            }
+            live
         });
-        // Rebuilt in one sorted bulk load rather than one insert per key.
-        let mut order: Vec<Bytes> = self.keys.keys().cloned().collect();
-        order.sort_unstable();
-        self.order = order.into_iter().collect();
+        for key in &deleted {
+            assert!(self.order.remove(key), "a deleted key was in the key order");
+        }
         self.dropped_below = horizon;
     }
 
@@ -261,12 +300,6 @@ impl Mvcc {
     /// The number of keys with versions (live or deleted).
     pub fn key_count(&self) -> usize {
         self.keys.len()
-    }
-
-    /// Makes room for `n` more keys, for recovery, which knows how many a
-    /// checkpoint holds.
-    pub fn reserve(&mut self, n: usize) {
-        self.keys.reserve(n);
     }
 
     /// The number of versions held, over all keys (for memory-bound tests).

@@ -89,10 +89,7 @@ pub fn recover<S: Storage>(storage: &S, mutant: Option<Mutant>) -> Result<Recove
             .read(&name)?
             .ok_or_else(|| corrupt(&name, 0, "checkpoint vanished"))?;
         let decoded = crate::checkpoint::decode(&name, &bytes).map_err(Error::Corrupt)?;
-        mvcc.reserve(decoded.entries.len());
-        for (key, version, value) in decoded.entries {
-            mvcc.install(key, version, Some(value));
-        }
+        mvcc.load_checkpoint(decoded.entries);
         last_seq = decoded.seq;
         report.checkpoint_seq = decoded.seq;
     }
