@@ -7,7 +7,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{scan_registers, Access, DepGraph};
+use super::{scan_registers, Accesses, DepGraph};
 use crate::anomalies::show;
 use crate::error::Error;
 use crate::graph::{Edge, EdgeKind};
@@ -122,6 +122,9 @@ pub(crate) struct Write<'h> {
 
 /// No position in a key's versions.
 const NO_POS: u32 = u32::MAX;
+
+/// The most writes of one txn that [`Native::position`] scans for a key's recorded position.
+const WRITES_SCANNED: usize = 16;
 
 /// Everything the native checks share: versions per key, reads, commits and writes per txn.
 ///
@@ -290,7 +293,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         commit: vec![None; n],
         snapshot: Vec::with_capacity(n),
     };
-    let mut scratch: Vec<Access<'h>> = Vec::new();
+    let mut scratch = Accesses::default();
     let mut any_info = false;
     for t in 0..n as TxnId {
         nat.read_start.push(nat.reads.len() as u32);
@@ -299,7 +302,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         nat.snapshot.push(txn.op.snapshot);
         scan_registers(ctx, t, findings, &mut scratch);
         let own_writes = nat.writes.len();
-        for a in &scratch {
+        for a in scratch.iter() {
             if let Some((value, _)) = a.write {
                 nat.writes.push(Write {
                     key: a.key,
@@ -339,7 +342,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         if has_reads && op.snapshot.is_none() {
             return Err(Error::op(op.index, "a native read needs the txn's snapshot"));
         }
-        for a in &scratch {
+        for a in scratch.iter() {
             let Some((value, mop)) = a.read else { continue };
             let versions = op
                 .versions
@@ -451,12 +454,21 @@ impl Native<'_> {
 
     /// The position of version `seq` in `key`'s versions: found through the committing txn's
     /// recorded position when that is still accurate, else by binary search.
+    ///
+    /// A committing txn that wrote many keys (a setup transaction writing every account) is not
+    /// searched for its write of `key`: that would cost a scan of its writes per read of its
+    /// versions, where the binary search costs a few steps.
     fn position(&self, key: KeyId, seq: u64) -> Option<usize> {
         let list = &self.versions[key as usize];
         if let Some(w) = self.by_seq.get(seq) {
             let start = self.write_start[w as usize] as usize;
             let end = self.write_start[w as usize + 1] as usize;
-            for write in &self.writes[start..end] {
+            let scanned = if end - start <= WRITES_SCANNED {
+                start..end
+            } else {
+                start..start
+            };
+            for write in &self.writes[scanned] {
                 if write.key == key {
                     let p = write.pos as usize;
                     if list.get(p).is_some_and(|e| e.seq == seq && e.txn == w) {
