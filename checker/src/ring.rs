@@ -21,7 +21,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings)
     order.sort_by_key(|&t| ctx.txns[t as usize].complete_pos);
     for t in order {
         let txn = &ctx.txns[t as usize];
-        let snapshot = txn.op.snapshot;
+        let snapshot = native.snapshot[t as usize];
         match (txn.status, snapshot, native.commit[t as usize]) {
             (Status::Ok, Some(s), Some(c)) if !native.writes_of(t).is_empty() => {
                 let between = seqs

@@ -123,7 +123,8 @@ pub(crate) struct Write<'h> {
 /// No position in a key's versions.
 const NO_POS: u32 = u32::MAX;
 
-/// The most writes of one txn that [`Native::position`] scans for a key's recorded position.
+/// The most writes of one txn that stay in first-touch order and that [`Native::position`]
+/// scans for a key's recorded position; a txn with more has its writes sorted by key.
 const WRITES_SCANNED: usize = 16;
 
 /// Everything the native checks share: versions per key, reads, commits and writes per txn.
@@ -136,7 +137,8 @@ pub(crate) struct Native<'h> {
     /// How many indeterminate txns were found to have committed.
     info_committed: u64,
     /// Per read, where the version it observed is in its key's versions as judging settled it
-    /// ([`NO_POS`] for the initial state); set for valid reads only.
+    /// ([`NO_POS`] for the initial state); set for valid reads only. Until judging, where the
+    /// first pass saw a version with the read's sequence number (see [`Native::found`]).
     read_pos: Vec<u32>,
     /// The predicate anti-dependencies of range reads (rare, so kept as a list).
     pred_edges: Vec<Edge>,
@@ -145,7 +147,8 @@ pub(crate) struct Native<'h> {
     /// External reads of committed txns, grouped by txn in txn order.
     pub reads: Vec<Read<'h>>,
     read_start: Vec<u32>,
-    /// Each txn's last write per key, grouped by txn.
+    /// Each txn's last write per key, grouped by txn, in first-touch order (by key for a txn
+    /// with more than [`WRITES_SCANNED`]).
     writes: Vec<Write<'h>>,
     write_start: Vec<u32>,
     /// Commit sequence number to committing txn.
@@ -153,11 +156,14 @@ pub(crate) struct Native<'h> {
     /// Whether sorting moved any version from where it was placed (making the positions
     /// recorded in `writes` hints to verify rather than facts).
     reordered: bool,
+    /// Whether the reported commit sequence numbers strictly increase in txn order: then each
+    /// is reported by one txn only, and each key's versions were placed in order.
+    seqs_unique: bool,
     /// The commit sequence number of each committed txn (reported, or inferred for
     /// indeterminate ones from reads).
     pub commit: Vec<Option<u64>>,
     /// Each txn's snapshot as its op reports it, kept with the other per-txn facts so that
-    /// checks visiting txns out of order need not fetch each op.
+    /// later checks need not fetch each op again (a cache miss per txn in a large history).
     pub snapshot: Vec<Option<u64>>,
 }
 
@@ -274,7 +280,6 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
     let mut nat = Native {
         committed: vec![false; n],
         info_committed: 0,
-        read_pos: Vec::new(),
         pred_edges: Vec::new(),
         versions: ctx
             .key_writes
@@ -282,6 +287,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
             .map(|&w| Vec::with_capacity(w as usize))
             .collect(),
         reads: Vec::with_capacity(n * 2),
+        read_pos: Vec::with_capacity(n * 2),
         read_start: Vec::with_capacity(n + 1),
         writes: Vec::with_capacity(n * 2),
         by_seq: SeqIndex::Dense {
@@ -289,12 +295,14 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
             slots: Vec::new(),
         },
         reordered: false,
+        seqs_unique: true,
         write_start: Vec::with_capacity(n + 1),
         commit: vec![None; n],
         snapshot: Vec::with_capacity(n),
     };
     let mut scratch = Accesses::default();
     let mut any_info = false;
+    let mut last_commit: Option<u64> = None;
     for t in 0..n as TxnId {
         nat.read_start.push(nat.reads.len() as u32);
         nat.write_start.push(nat.writes.len() as u32);
@@ -311,6 +319,9 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
                 });
             }
         }
+        if nat.writes.len() - own_writes > WRITES_SCANNED {
+            nat.writes[own_writes..].sort_unstable_by_key(|w| w.key);
+        }
         if txn.status != Status::Ok {
             any_info |= txn.status == Status::Info;
             continue;
@@ -320,6 +331,8 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         let wrote = scratch.iter().any(|a| a.write.is_some());
         match (op.commit_seq, wrote) {
             (Some(c), _) => {
+                nat.seqs_unique &= last_commit.is_none_or(|l| l < c);
+                last_commit = Some(c);
                 nat.commit[t as usize] = Some(c);
                 for w in &mut nat.writes[own_writes..] {
                     let list = &mut nat.versions[w.key as usize];
@@ -359,10 +372,19 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
                 valid: false,
                 rmw: a.write.is_some(),
             };
+            let mut hint = NO_POS;
             match reported(versions.get(mop as usize), key) {
                 Some(Version::Seq(v)) => {
                     read.version = v;
                     read.has_version = true;
+                    // The version read is usually the key's newest so far, or the one before
+                    // this txn's own: those entries are in cache, since this txn just added
+                    // its writes to the same lists.
+                    let list = &nat.versions[a.key as usize];
+                    let n = list.len();
+                    if let Some(i) = (n.saturating_sub(2)..n).rev().find(|&i| list[i].seq == v) {
+                        hint = i as u32;
+                    }
                 }
                 Some(Version::Absent) => {
                     read.valid = *value == ctx.initial(a.key);
@@ -397,6 +419,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
                 }
             }
             nat.reads.push(read);
+            nat.read_pos.push(hint);
         }
     }
     nat.read_start.push(nat.reads.len() as u32);
@@ -405,7 +428,6 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
     nat.reordered = sort_versions(&mut nat.versions);
     let mut resolver = Resolver::default();
     let mut judge = Judge::default();
-    nat.read_pos = vec![NO_POS; nat.reads.len()];
     if any_info {
         for r in 0..nat.reads.len() {
             resolver.resolve(ctx, findings, &mut nat, r);
@@ -446,34 +468,63 @@ impl Native<'_> {
     fn own_position(&self, key: KeyId, read: Option<usize>, t: TxnId, c: u64) -> Option<usize> {
         let next = read.map_or(0, |p| p + 1);
         let list = &self.versions[key as usize];
-        if !self.reordered && list.get(next).is_some_and(|e| e.txn == t) && self.by_seq.get(c) == Some(t) {
+        if !self.reordered && list.get(next).is_some_and(|e| e.txn == t) && self.owns(t, c) {
             return Some(next);
         }
         self.position(key, c)
     }
 
+    /// Whether `t` is the first txn, in txn order, to report commit sequence number `c`.
+    ///
+    /// When the reported numbers are unique and none was inferred, every commit is its txn's
+    /// own, and the lookup (a cache miss at a million txns) is skipped.
+    fn owns(&self, t: TxnId, c: u64) -> bool {
+        (self.seqs_unique && self.info_committed == 0 && self.commit[t as usize] == Some(c))
+            || self.by_seq.get(c) == Some(t)
+    }
+
+    /// [`Native::position`] of version `seq` of `key`, the version read `r` reported, taking
+    /// the position the first pass saw it at when that is certain to be the same answer.
+    ///
+    /// It is when the reported sequence numbers are unique and no list was reordered: then the
+    /// one entry with that number in the list is the one `position` finds, and entries never
+    /// move (inferred versions are only appended, and only with numbers no commit reported).
+    fn found(&self, r: usize, key: KeyId, seq: u64) -> Option<usize> {
+        let hint = self.read_pos[r] as usize;
+        if self.seqs_unique && !self.reordered {
+            if let Some(e) = self.versions[key as usize].get(hint) {
+                if e.seq == seq {
+                    return Some(hint);
+                }
+            }
+        }
+        self.position(key, seq)
+    }
+
     /// The position of version `seq` in `key`'s versions: found through the committing txn's
     /// recorded position when that is still accurate, else by binary search.
     ///
-    /// A committing txn that wrote many keys (a setup transaction writing every account) is not
-    /// searched for its write of `key`: that would cost a scan of its writes per read of its
-    /// versions, where the binary search costs a few steps.
+    /// A committing txn that wrote many keys (a setup transaction writing every account) has
+    /// its writes sorted by key, so that finding its write of `key` is a binary search rather
+    /// than a scan per read of its versions.
     fn position(&self, key: KeyId, seq: u64) -> Option<usize> {
         let list = &self.versions[key as usize];
         if let Some(w) = self.by_seq.get(seq) {
             let start = self.write_start[w as usize] as usize;
             let end = self.write_start[w as usize + 1] as usize;
-            let scanned = if end - start <= WRITES_SCANNED {
-                start..end
+            let writes = &self.writes[start..end];
+            let write = if writes.len() <= WRITES_SCANNED {
+                writes.iter().find(|write| write.key == key)
             } else {
-                start..start
+                writes
+                    .binary_search_by_key(&key, |write| write.key)
+                    .ok()
+                    .map(|i| &writes[i])
             };
-            for write in &self.writes[scanned] {
-                if write.key == key {
-                    let p = write.pos as usize;
-                    if list.get(p).is_some_and(|e| e.seq == seq && e.txn == w) {
-                        return Some(p);
-                    }
+            if let Some(write) = write {
+                let p = write.pos as usize;
+                if list.get(p).is_some_and(|e| e.seq == seq && e.txn == w) {
+                    return Some(p);
                 }
             }
         }
@@ -579,7 +630,7 @@ impl<'h> Resolver<'h> {
     ) -> Option<usize> {
         let read = nat.reads[r];
         let v = read.seq()?;
-        if let Some(i) = nat.position(read.key, v) {
+        if let Some(i) = nat.found(r, read.key, v) {
             let e = nat.versions[read.key as usize][i];
             if e.holds(read.value, read.small) {
                 nat.reads[r].valid = true;
@@ -737,6 +788,7 @@ impl Judge {
     ) {
         let read = nat.reads[r];
         if !read.valid {
+            nat.read_pos[r] = NO_POS;
             return;
         }
         let t = read.txn;
