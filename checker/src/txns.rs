@@ -92,7 +92,10 @@ impl<'h> Ctx<'h> {
         let mut ctx = Ctx {
             history,
             txns: Vec::with_capacity(ops.len() / 2),
-            mop_keys: Vec::new(),
+            // Room for four micro-ops per transaction (two ops), so that the common history
+            // never regrows this: each regrowth copies it into fresh memory, whose first touch
+            // costs more than the copy, while reserved memory never touched costs nothing.
+            mop_keys: Vec::with_capacity(ops.len() * 2),
             keys: Vec::new(),
             key_ids: KeyIndex::default(),
             key_writes: Vec::new(),

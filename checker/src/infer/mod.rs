@@ -44,6 +44,17 @@ pub(crate) trait DepGraph {
     /// report shows.
     fn each_edge(&self, f: impl FnMut(Edge, u64, u64));
 
+    /// How many edges [`DepGraph::each_edge`] gives, and whether each goes from a lower to a
+    /// higher rank.
+    fn count_ranked(&self) -> (usize, bool) {
+        let (mut count, mut ranked) = (0, true);
+        self.each_edge(|_, from, to| {
+            count += 1;
+            ranked &= from < to;
+        });
+        (count, ranked)
+    }
+
     /// A rank per txn such that, if every edge goes from a lower to a higher rank, the graph is
     /// acyclic; lets the common valid case skip the component search.
     fn rank(&self, t: TxnId) -> u64;

@@ -156,6 +156,10 @@ pub(crate) struct Native<'h> {
     /// Whether sorting moved any version from where it was placed (making the positions
     /// recorded in `writes` hints to verify rather than facts).
     reordered: bool,
+    /// How many write-read and anti-dependency edges the valid reads give (tallied by judging).
+    read_edge_count: usize,
+    /// Whether each of those edges goes from a lower to a higher [`DepGraph::rank`].
+    read_edges_ranked: bool,
     /// Whether the reported commit sequence numbers strictly increase in txn order: then each
     /// is reported by one txn only, and each key's versions were placed in order.
     seqs_unique: bool,
@@ -184,46 +188,45 @@ impl<'h> Native<'h> {
     }
 }
 
-impl DepGraph for Native<'_> {
-    /// The edges in the order inference found them: each valid read's write-read and
-    /// anti-dependency edges, read by read, then the range reads' predicate anti-dependencies,
-    /// then the write-write edges key by key.
+impl<'h> Native<'h> {
+    /// Calls `f` with the write-read and anti-dependency edges of a valid read whose version is
+    /// at `pos` in its key's versions ([`NO_POS`]: the initial state), with their ranks.
     ///
-    /// A version's rank is that of its writer, whose commit sequence number it is, so only
-    /// readers' ranks are looked up.
-    fn each_edge(&self, mut f: impl FnMut(Edge, u64, u64)) {
-        for (read, &pos) in self.reads.iter().zip(&self.read_pos) {
-            if !read.valid {
-                continue;
-            }
-            let list = &self.versions[read.key as usize];
-            let t = read.txn;
-            let rank = self.rank(t);
-            let next = if pos == NO_POS {
-                0
-            } else {
-                let w = &list[pos as usize];
-                if w.txn != t {
-                    let e = Edge {
-                        from: w.txn,
-                        to: t,
-                        kind: EdgeKind::Wr,
-                        key: read.key,
-                    };
-                    f(e, version_rank(w), rank);
-                }
-                pos as usize + 1
-            };
-            if let Some(w) = list.get(next).filter(|w| w.txn != t) {
+    /// A version's rank is that of its writer, whose commit sequence number it is, so only the
+    /// reader's rank is looked up.
+    fn read_edges(&self, read: &Read<'h>, pos: u32, mut f: impl FnMut(Edge, u64, u64)) {
+        let list = &self.versions[read.key as usize];
+        let t = read.txn;
+        let rank = self.rank(t);
+        let next = if pos == NO_POS {
+            0
+        } else {
+            let w = &list[pos as usize];
+            if w.txn != t {
                 let e = Edge {
-                    from: t,
-                    to: w.txn,
-                    kind: EdgeKind::Rw,
+                    from: w.txn,
+                    to: t,
+                    kind: EdgeKind::Wr,
                     key: read.key,
                 };
-                f(e, rank, version_rank(w));
+                f(e, version_rank(w), rank);
             }
+            pos as usize + 1
+        };
+        if let Some(w) = list.get(next).filter(|w| w.txn != t) {
+            let e = Edge {
+                from: t,
+                to: w.txn,
+                kind: EdgeKind::Rw,
+                key: read.key,
+            };
+            f(e, rank, version_rank(w));
         }
+    }
+
+    /// Calls `f` with every edge that does not come from a point read: the range reads'
+    /// predicate anti-dependencies, then the write-write edges key by key.
+    fn other_edges(&self, mut f: impl FnMut(Edge, u64, u64)) {
         for &e in &self.pred_edges {
             f(e, self.rank(e.from), self.rank(e.to));
         }
@@ -240,6 +243,31 @@ impl DepGraph for Native<'_> {
                 }
             }
         }
+    }
+}
+
+impl DepGraph for Native<'_> {
+    /// The edges in the order inference found them: each valid read's write-read and
+    /// anti-dependency edges, read by read, then the range reads' predicate anti-dependencies,
+    /// then the write-write edges key by key.
+    fn each_edge(&self, mut f: impl FnMut(Edge, u64, u64)) {
+        for (read, &pos) in self.reads.iter().zip(&self.read_pos) {
+            if read.valid {
+                self.read_edges(read, pos, &mut f);
+            }
+        }
+        self.other_edges(f);
+    }
+
+    /// The read edges were counted and ranked as judging settled each read, while its versions
+    /// were in cache, so only the other edges are visited here.
+    fn count_ranked(&self) -> (usize, bool) {
+        let (mut count, mut ranked) = (self.read_edge_count, self.read_edges_ranked);
+        self.other_edges(|_, from, to| {
+            count += 1;
+            ranked &= from < to;
+        });
+        (count, ranked)
     }
 
     /// Commit order, with a txn that has no commit sequence number placed just after its
@@ -296,6 +324,8 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         },
         reordered: false,
         seqs_unique: true,
+        read_edge_count: 0,
+        read_edges_ranked: true,
         write_start: Vec::with_capacity(n + 1),
         commit: vec![None; n],
         snapshot: Vec::with_capacity(n),
@@ -824,6 +854,12 @@ impl Judge {
             }
         }
         nat.read_pos[r] = pos.map_or(NO_POS, |i| i as u32);
+        let (mut count, mut ranked) = (nat.read_edge_count, nat.read_edges_ranked);
+        nat.read_edges(&read, nat.read_pos[r], |_, from, to| {
+            count += 1;
+            ranked &= from < to;
+        });
+        (nat.read_edge_count, nat.read_edges_ranked) = (count, ranked);
         if read.rmw {
             let first = match pos {
                 Some(i) => &mut nat.versions[read.key as usize][i].rmw_reader,
