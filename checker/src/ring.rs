@@ -13,9 +13,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings)
     let Some(capacity) = ctx.history.meta.as_ref().and_then(|m| m.ring_capacity) else {
         return 0;
     };
-    let mut seqs: Vec<u64> = native.commit.iter().flatten().copied().collect();
-    seqs.sort_unstable();
-    let below = Below::new(seqs);
+    let below = Below::new(&native.commit);
     let mut without_conflict = 0;
     let mut acked_max = 0u64;
     // Txns are numbered in completion order already (the never-completed ones last), which
@@ -79,20 +77,29 @@ enum Below {
 }
 
 impl Below {
-    /// Indexes the sorted sequence numbers.
-    fn new(seqs: Vec<u64>) -> Self {
-        let (Some(&base), Some(&max)) = (seqs.first(), seqs.last()) else {
-            return Below::Sorted(seqs);
-        };
-        let span = max - base;
-        if span >= 4 * seqs.len() as u64 + 1024 || max == u64::MAX || u32::try_from(seqs.len()).is_err() {
+    /// Indexes the known commit sequence numbers (`None`: a txn without one); compact ones are
+    /// counted per number and summed, with no list of them to sort.
+    fn new(commits: &[Option<u64>]) -> Self {
+        let (mut base, mut max, mut n) = (u64::MAX, 0, 0u64);
+        for &c in commits.iter().flatten() {
+            base = base.min(c);
+            max = max.max(c);
+            n += 1;
+        }
+        let dense = n > 0 && max - base < 4 * n + 1024 && max < u64::MAX && u32::try_from(n).is_ok();
+        if !dense {
+            let mut seqs: Vec<u64> = commits.iter().flatten().copied().collect();
+            seqs.sort_unstable();
             return Below::Sorted(seqs);
         }
-        let mut counts = Vec::with_capacity(span as usize + 2);
-        let mut next = seqs.iter().peekable();
-        for x in base..=max + 1 {
-            while next.next_if(|&&y| y < x).is_some() {}
-            counts.push((seqs.len() - next.len()) as u32);
+        // `counts[i + 1]` first counts the numbers equal to `base + i`; summing then makes
+        // each entry the count of the numbers below its own.
+        let mut counts = vec![0u32; (max - base) as usize + 2];
+        for &c in commits.iter().flatten() {
+            counts[(c - base) as usize + 1] += 1;
+        }
+        for i in 1..counts.len() {
+            counts[i] += counts[i - 1];
         }
         Below::Dense { base, counts }
     }
