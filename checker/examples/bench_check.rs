@@ -3,6 +3,9 @@
 //!
 //! Run: `cargo run --release -p checker --example bench_check [-- --txns N] [--write FILE]`;
 //! with `--write FILE` the JSON Lines history is also saved, for timing `occsim check FILE`.
+//! With `--read FILE` it instead times `check` alone on a history file (such as the
+//! `history.jsonl` of an `occsim run`), so that a profiler can look at the checker on the
+//! simulator's histories, whose interleaving differs from the generated serial one.
 
 use std::time::Instant;
 
@@ -19,19 +22,27 @@ const CLIENTS: u64 = 8;
 fn main() {
     let mut txns: usize = 1_000_000;
     let mut write: Option<String> = None;
+    let mut read: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--txns" => txns = args.next().and_then(|v| v.parse().ok()).unwrap_or(txns),
             "--write" => write = args.next(),
+            "--read" => read = args.next(),
             other => {
-                eprintln!("unknown argument {other}; usage: bench_check [--txns N] [--write FILE]");
+                eprintln!(
+                    "unknown argument {other}; usage: bench_check [--txns N] [--write FILE] [--read FILE]"
+                );
                 std::process::exit(2);
             }
         }
     }
-    let history = generate(txns);
     let options = CheckOptions::default();
+    if let Some(path) = read {
+        check_file(&path, &options);
+        return;
+    }
+    let history = generate(txns);
 
     let start = Instant::now();
     let checked = check(&history, &options).expect("generated history is well formed");
@@ -63,6 +74,23 @@ fn main() {
         "parse: {n} txns ({} MB JSON Lines) in {parse_secs:.3} s = {:.0} txn/s",
         text.len() / 1_000_000,
         n / parse_secs
+    );
+}
+
+/// Parses the history at `path` and times `check` on it.
+fn check_file(path: &str, options: &CheckOptions) {
+    let text = std::fs::read_to_string(path).expect("reading the history file");
+    let history = parse_str(&text).expect("the history parses");
+    drop(text);
+    let start = Instant::now();
+    let checked = check(&history, options).expect("the history is well formed");
+    let check_secs = start.elapsed().as_secs_f64();
+    let n = checked.stats.txns as f64;
+    println!(
+        "check {path}: {n} txns in {check_secs:.3} s = {:.0} txn/s ({} edges, valid: {})",
+        n / check_secs,
+        checked.stats.edges,
+        checked.verdict.valid
     );
 }
 

@@ -115,12 +115,9 @@ pub(crate) fn check_cycles(
     if options.realtime_edges {
         realtime_edges(ctx, deps, &mut extra);
     }
-    let mut count = extra.len();
-    let mut ranked = extra.iter().all(|e| deps.rank(e.from) < deps.rank(e.to));
-    deps.each_edge(|_, from, to| {
-        count += 1;
-        ranked &= from < to;
-    });
+    let (count, ranked) = deps.count_ranked();
+    let count = count + extra.len();
+    let ranked = ranked && extra.iter().all(|e| deps.rank(e.from) < deps.rank(e.to));
     stats.edges = count as u64;
     if ranked {
         return;

@@ -92,7 +92,10 @@ impl<'h> Ctx<'h> {
         let mut ctx = Ctx {
             history,
             txns: Vec::with_capacity(ops.len() / 2),
-            mop_keys: Vec::new(),
+            // Room for four micro-ops per transaction (two ops), so that the common history
+            // never regrows this: each regrowth copies it into fresh memory, whose first touch
+            // costs more than the copy, while reserved memory never touched costs nothing.
+            mop_keys: Vec::with_capacity(ops.len() * 2),
             keys: Vec::new(),
             key_ids: KeyIndex::default(),
             key_writes: Vec::new(),
@@ -345,7 +348,7 @@ const RECENT: usize = 4;
 #[derive(Default)]
 pub(crate) struct KeyIndex<'h> {
     /// Keys that pack, by their packed form.
-    packed: FxHashMap<u128, KeyId>,
+    packed: PackedTable,
     /// Every other key.
     other: FxHashMap<&'h Scalar, KeyId>,
 }
@@ -354,7 +357,7 @@ impl<'h> KeyIndex<'h> {
     /// The id of `key`, if it has one.
     pub fn get(&self, key: &Scalar) -> Option<KeyId> {
         match pack(key) {
-            Some(p) => self.packed.get(&p).copied(),
+            Some(p) => self.packed.get(p),
             None => self.other.get(key).copied(),
         }
     }
@@ -362,8 +365,81 @@ impl<'h> KeyIndex<'h> {
     /// The id of `key`, whose [`pack`] form is `packed`, which becomes `next` if it had none.
     fn get_or_insert(&mut self, key: &'h Scalar, packed: Option<u128>, next: KeyId) -> KeyId {
         match packed {
-            Some(p) => *self.packed.entry(p).or_insert(next),
+            Some(p) => self.packed.get_or_insert(p, next),
             None => *self.other.entry(key).or_insert(next),
+        }
+    }
+}
+
+/// Packed keys to key ids: an open-addressing table with linear probing.
+///
+/// A general hash map costs about 160 instructions per lookup here (hashing through the
+/// `Hash` trait, the entry API's preparations); this table, which knows its keys are nonzero
+/// `u128`s that never leave, needs a multiply and usually one probe.
+#[derive(Default)]
+struct PackedTable {
+    /// Packed keys (0: an empty slot; no key packs to 0), a power of two of them, or none yet.
+    keys: Vec<u128>,
+    /// The id of the key in the same slot.
+    ids: Vec<KeyId>,
+    /// How many slots are taken.
+    len: usize,
+}
+
+impl PackedTable {
+    /// The slot a probe for `p` starts at (the table must have slots).
+    fn home(&self, p: u128) -> usize {
+        let folded = (p as u64) ^ ((p >> 64) as u64).rotate_left(29);
+        let bits = self.keys.len().trailing_zeros();
+        (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+    }
+
+    /// The id of packed key `p`, if it has one.
+    fn get(&self, p: u128) -> Option<KeyId> {
+        if self.keys.is_empty() {
+            return None;
+        }
+        let mask = self.keys.len() - 1;
+        let mut i = self.home(p);
+        loop {
+            match self.keys[i] {
+                0 => return None,
+                k if k == p => return Some(self.ids[i]),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// The id of packed key `p`, which becomes `next` if it had none.
+    fn get_or_insert(&mut self, p: u128, next: KeyId) -> KeyId {
+        debug_assert_ne!(p, 0, "no key packs to 0");
+        if 2 * (self.len + 1) > self.keys.len() {
+            self.grow();
+        }
+        let mask = self.keys.len() - 1;
+        let mut i = self.home(p);
+        loop {
+            match self.keys[i] {
+                0 => {
+                    self.keys[i] = p;
+                    self.ids[i] = next;
+                    self.len += 1;
+                    return next;
+                }
+                k if k == p => return self.ids[i],
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Doubles the slots (keeping at most half of them taken) and places every key again.
+    fn grow(&mut self) {
+        let slots = (self.keys.len() * 2).max(64);
+        let keys = std::mem::replace(&mut self.keys, vec![0; slots]);
+        let ids = std::mem::replace(&mut self.ids, vec![0; slots]);
+        self.len = 0;
+        for (k, id) in keys.into_iter().zip(ids).filter(|&(k, _)| k != 0) {
+            self.get_or_insert(k, id);
         }
     }
 }
@@ -485,6 +561,21 @@ mod tests {
             assert_eq!(index.get(k), Some(i as u32), "{k:?}");
         }
         assert!(pack(&Scalar::from("1234567890123456")).is_none());
+    }
+
+    /// Ids survive the packed table's growth, and keys never interned are not found.
+    #[test]
+    fn ids_survive_growth() {
+        let keys: Vec<Scalar> = (0..10_000).map(|i| Scalar::from(format!("acct/{i}"))).collect();
+        let mut index = KeyIndex::default();
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(index.get_or_insert(k, pack(k), i as u32), i as u32);
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(index.get(k), Some(i as u32), "{k:?}");
+            assert_eq!(index.get_or_insert(k, pack(k), u32::MAX), i as u32);
+        }
+        assert_eq!(index.get(&Scalar::from("acct/10000")), None);
     }
 
     /// The word loads pack every length exactly as copying the bytes would.

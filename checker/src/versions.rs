@@ -24,7 +24,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings)
         if txn.status != Status::Ok {
             continue;
         }
-        if let Some(s) = txn.op.snapshot.filter(|&s| s >= c) {
+        if let Some(s) = native.snapshot[t as usize].filter(|&s| s >= c) {
             findings.add(
                 "version-order",
                 "version-order",

@@ -44,6 +44,17 @@ pub(crate) trait DepGraph {
     /// report shows.
     fn each_edge(&self, f: impl FnMut(Edge, u64, u64));
 
+    /// How many edges [`DepGraph::each_edge`] gives, and whether each goes from a lower to a
+    /// higher rank.
+    fn count_ranked(&self) -> (usize, bool) {
+        let (mut count, mut ranked) = (0, true);
+        self.each_edge(|_, from, to| {
+            count += 1;
+            ranked &= from < to;
+        });
+        (count, ranked)
+    }
+
     /// A rank per txn such that, if every edge goes from a lower to a higher rank, the graph is
     /// acyclic; lets the common valid case skip the component search.
     fn rank(&self, t: TxnId) -> u64;
@@ -94,12 +105,7 @@ pub(crate) struct Access<'h> {
 /// Summarises a register transaction per key, in first-touch order, and reports internal
 /// anomalies of committed ones: a read that disagrees with the txn's own earlier write, or
 /// with its own earlier read of the same key.
-pub(crate) fn scan_registers<'h>(
-    ctx: &Ctx<'h>,
-    t: TxnId,
-    findings: &mut Findings,
-    out: &mut Vec<Access<'h>>,
-) {
+pub(crate) fn scan_registers<'h>(ctx: &Ctx<'h>, t: TxnId, findings: &mut Findings, out: &mut Accesses<'h>) {
     out.clear();
     let txn = &ctx.txns[t as usize];
     let check = txn.status == Status::Ok;
@@ -121,7 +127,7 @@ pub(crate) fn scan_registers<'h>(
                 }
             }
             MicroOp::Write { value, .. } | MicroOp::Append { element: value, .. } => {
-                let a = access(out, keys[i]);
+                let a = out.access(keys[i]);
                 a.rewrote |= a.write.is_some();
                 a.write = Some((value, i as u32));
             }
@@ -129,19 +135,92 @@ pub(crate) fn scan_registers<'h>(
     }
 }
 
-/// Finds or adds the access record of `key` (transactions are small, so a linear scan wins).
-fn access<'a, 'h>(out: &'a mut Vec<Access<'h>>, key: KeyId) -> &'a mut Access<'h> {
-    match out.iter().position(|a| a.key == key) {
-        Some(i) => &mut out[i],
-        None => {
-            out.push(Access {
-                key,
-                read: None,
-                write: None,
-                rewrote: false,
-            });
-            out.last_mut().expect("just pushed")
+/// A transaction's [`Access`] records, in first-touch order, with what finds a key's record.
+///
+/// Transactions are usually small, and a linear scan of a few records beats any lookup; but a
+/// setup transaction can write every key (the simulator's writes 10,000 accounts), and a scan
+/// per micro-op would make it quadratic. So once a transaction has more than [`LINEAR`]
+/// records, each key's record is found through a table indexed by key id, kept across
+/// transactions and emptied record by record.
+#[derive(Default)]
+pub(crate) struct Accesses<'h> {
+    /// The records.
+    list: Vec<Access<'h>>,
+    /// Per key id, the position of its record in `list` ([`NO_RECORD`] when it has none);
+    /// used only while `indexed`.
+    index: Vec<u32>,
+    /// Whether `index` holds the position of every record.
+    indexed: bool,
+}
+
+/// The most records [`Accesses`] searches linearly.
+const LINEAR: usize = 16;
+
+/// No record in [`Accesses::index`].
+const NO_RECORD: u32 = u32::MAX;
+
+impl<'h> Accesses<'h> {
+    /// Forgets the records, keeping the memory.
+    fn clear(&mut self) {
+        if self.indexed {
+            for a in &self.list {
+                self.index[a.key as usize] = NO_RECORD;
+            }
+            self.indexed = false;
         }
+        self.list.clear();
+    }
+
+    /// Finds or adds the record of `key`.
+    fn access(&mut self, key: KeyId) -> &mut Access<'h> {
+        let found = if self.indexed {
+            self.index
+                .get(key as usize)
+                .copied()
+                .filter(|&i| i != NO_RECORD)
+                .map(|i| i as usize)
+        } else {
+            self.list.iter().position(|a| a.key == key)
+        };
+        let i = match found {
+            Some(i) => i,
+            None => {
+                self.list.push(Access {
+                    key,
+                    read: None,
+                    write: None,
+                    rewrote: false,
+                });
+                let i = self.list.len() - 1;
+                if self.indexed {
+                    self.record(key, i);
+                } else if self.list.len() > LINEAR {
+                    for j in 0..self.list.len() {
+                        self.record(self.list[j].key, j);
+                    }
+                    self.indexed = true;
+                }
+                i
+            }
+        };
+        &mut self.list[i]
+    }
+
+    /// Notes in the index that `key`'s record is at position `i`.
+    fn record(&mut self, key: KeyId, i: usize) {
+        let k = key as usize;
+        if k >= self.index.len() {
+            self.index.resize(k + 1, NO_RECORD);
+        }
+        self.index[k] = i as u32;
+    }
+}
+
+impl<'h> std::ops::Deref for Accesses<'h> {
+    type Target = [Access<'h>];
+
+    fn deref(&self) -> &[Access<'h>] {
+        &self.list
     }
 }
 
@@ -155,9 +234,9 @@ fn observe<'h>(
     mop: u32,
     check: bool,
     findings: &mut Findings,
-    out: &mut Vec<Access<'h>>,
+    out: &mut Accesses<'h>,
 ) {
-    let a = access(out, key);
+    let a = out.access(key);
     let expected = match (a.write, a.read) {
         (Some((w, _)), _) => Some((w, "wrote")),
         (None, Some((r, _))) => Some((r, "read")),

@@ -7,7 +7,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{scan_registers, Access, DepGraph};
+use super::{scan_registers, Accesses, DepGraph};
 use crate::anomalies::show;
 use crate::error::Error;
 use crate::graph::{Edge, EdgeKind};
@@ -19,16 +19,18 @@ use crate::Findings;
 pub(crate) const NONE: TxnId = TxnId::MAX;
 
 /// One installed version of a key.
+///
+/// The value installed is not kept here but found through the writer's writes
+/// ([`Native::value_of`]): there are as many versions as writes, and without the value an entry
+/// takes 24 bytes rather than 32, while matching reads to versions rarely needs more than the
+/// value's small form.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Entry<'h> {
+pub(crate) struct Entry {
     /// The commit sequence number that installed it.
     pub seq: u64,
     /// The committing transaction.
     pub txn: TxnId,
-    /// The value installed (`null` for a delete).
-    pub value: &'h Scalar,
-    /// The value's [`small`] form, so that matching a read to this version rarely needs to
-    /// dereference `value` (a cache miss into the writer's micro-ops).
+    /// The [`small`] form of the value installed.
     small: u32,
     /// Whether the writer had read this key from its snapshot first (a read-modify-write).
     pub rmw: bool,
@@ -52,26 +54,15 @@ fn small(value: &Scalar) -> u32 {
     }
 }
 
-impl<'h> Entry<'h> {
-    /// A version installed by `txn` at `seq`, not yet read by any read-modify-write.
-    fn new(seq: u64, txn: TxnId, value: &'h Scalar) -> Self {
+impl Entry {
+    /// A version of `value` installed by `txn` at `seq`, not yet read by any read-modify-write.
+    fn new(seq: u64, txn: TxnId, value: &Scalar) -> Self {
         Entry {
             seq,
             txn,
-            value,
             small: small(value),
             rmw: false,
             rmw_reader: NONE,
-        }
-    }
-
-    /// Whether this version's value is `value` (whose small form is `s`), comparing small forms
-    /// when either has one.
-    fn holds(&self, value: &Scalar, s: u32) -> bool {
-        if s != NOT_SMALL || self.small != NOT_SMALL {
-            s == self.small
-        } else {
-            self.value == value
         }
     }
 }
@@ -123,6 +114,10 @@ pub(crate) struct Write<'h> {
 /// No position in a key's versions.
 const NO_POS: u32 = u32::MAX;
 
+/// The most writes of one txn that stay in first-touch order and that [`Native::position`]
+/// scans for a key's recorded position; a txn with more has its writes sorted by key.
+const WRITES_SCANNED: usize = 16;
+
 /// Everything the native checks share: versions per key, reads, commits and writes per txn.
 ///
 /// It is also the serialization graph: its edges follow from the versions and from where each
@@ -133,16 +128,18 @@ pub(crate) struct Native<'h> {
     /// How many indeterminate txns were found to have committed.
     info_committed: u64,
     /// Per read, where the version it observed is in its key's versions as judging settled it
-    /// ([`NO_POS`] for the initial state); set for valid reads only.
+    /// ([`NO_POS`] for the initial state); set for valid reads only. Until judging, where the
+    /// first pass saw a version with the read's sequence number (see [`Native::found`]).
     read_pos: Vec<u32>,
     /// The predicate anti-dependencies of range reads (rare, so kept as a list).
     pred_edges: Vec<Edge>,
     /// Per key, its installed versions in sequence order.
-    pub versions: Vec<Vec<Entry<'h>>>,
+    pub versions: Vec<Vec<Entry>>,
     /// External reads of committed txns, grouped by txn in txn order.
     pub reads: Vec<Read<'h>>,
     read_start: Vec<u32>,
-    /// Each txn's last write per key, grouped by txn.
+    /// Each txn's last write per key, grouped by txn, in first-touch order (by key for a txn
+    /// with more than [`WRITES_SCANNED`]).
     writes: Vec<Write<'h>>,
     write_start: Vec<u32>,
     /// Commit sequence number to committing txn.
@@ -150,11 +147,18 @@ pub(crate) struct Native<'h> {
     /// Whether sorting moved any version from where it was placed (making the positions
     /// recorded in `writes` hints to verify rather than facts).
     reordered: bool,
+    /// How many write-read and anti-dependency edges the valid reads give (tallied by judging).
+    read_edge_count: usize,
+    /// Whether each of those edges goes from a lower to a higher [`DepGraph::rank`].
+    read_edges_ranked: bool,
+    /// Whether the reported commit sequence numbers strictly increase in txn order: then each
+    /// is reported by one txn only, and each key's versions were placed in order.
+    seqs_unique: bool,
     /// The commit sequence number of each committed txn (reported, or inferred for
     /// indeterminate ones from reads).
     pub commit: Vec<Option<u64>>,
     /// Each txn's snapshot as its op reports it, kept with the other per-txn facts so that
-    /// checks visiting txns out of order need not fetch each op.
+    /// later checks need not fetch each op again (a cache miss per txn in a large history).
     pub snapshot: Vec<Option<u64>>,
 }
 
@@ -175,46 +179,45 @@ impl<'h> Native<'h> {
     }
 }
 
-impl DepGraph for Native<'_> {
-    /// The edges in the order inference found them: each valid read's write-read and
-    /// anti-dependency edges, read by read, then the range reads' predicate anti-dependencies,
-    /// then the write-write edges key by key.
+impl<'h> Native<'h> {
+    /// Calls `f` with the write-read and anti-dependency edges of a valid read whose version is
+    /// at `pos` in its key's versions ([`NO_POS`]: the initial state), with their ranks.
     ///
-    /// A version's rank is that of its writer, whose commit sequence number it is, so only
-    /// readers' ranks are looked up.
-    fn each_edge(&self, mut f: impl FnMut(Edge, u64, u64)) {
-        for (read, &pos) in self.reads.iter().zip(&self.read_pos) {
-            if !read.valid {
-                continue;
-            }
-            let list = &self.versions[read.key as usize];
-            let t = read.txn;
-            let rank = self.rank(t);
-            let next = if pos == NO_POS {
-                0
-            } else {
-                let w = &list[pos as usize];
-                if w.txn != t {
-                    let e = Edge {
-                        from: w.txn,
-                        to: t,
-                        kind: EdgeKind::Wr,
-                        key: read.key,
-                    };
-                    f(e, version_rank(w), rank);
-                }
-                pos as usize + 1
-            };
-            if let Some(w) = list.get(next).filter(|w| w.txn != t) {
+    /// A version's rank is that of its writer, whose commit sequence number it is, so only the
+    /// reader's rank is looked up.
+    fn read_edges(&self, read: &Read<'h>, pos: u32, mut f: impl FnMut(Edge, u64, u64)) {
+        let list = &self.versions[read.key as usize];
+        let t = read.txn;
+        let rank = self.rank(t);
+        let next = if pos == NO_POS {
+            0
+        } else {
+            let w = &list[pos as usize];
+            if w.txn != t {
                 let e = Edge {
-                    from: t,
-                    to: w.txn,
-                    kind: EdgeKind::Rw,
+                    from: w.txn,
+                    to: t,
+                    kind: EdgeKind::Wr,
                     key: read.key,
                 };
-                f(e, rank, version_rank(w));
+                f(e, version_rank(w), rank);
             }
+            pos as usize + 1
+        };
+        if let Some(w) = list.get(next).filter(|w| w.txn != t) {
+            let e = Edge {
+                from: t,
+                to: w.txn,
+                kind: EdgeKind::Rw,
+                key: read.key,
+            };
+            f(e, rank, version_rank(w));
         }
+    }
+
+    /// Calls `f` with every edge that does not come from a point read: the range reads'
+    /// predicate anti-dependencies, then the write-write edges key by key.
+    fn other_edges(&self, mut f: impl FnMut(Edge, u64, u64)) {
         for &e in &self.pred_edges {
             f(e, self.rank(e.from), self.rank(e.to));
         }
@@ -231,6 +234,31 @@ impl DepGraph for Native<'_> {
                 }
             }
         }
+    }
+}
+
+impl DepGraph for Native<'_> {
+    /// The edges in the order inference found them: each valid read's write-read and
+    /// anti-dependency edges, read by read, then the range reads' predicate anti-dependencies,
+    /// then the write-write edges key by key.
+    fn each_edge(&self, mut f: impl FnMut(Edge, u64, u64)) {
+        for (read, &pos) in self.reads.iter().zip(&self.read_pos) {
+            if read.valid {
+                self.read_edges(read, pos, &mut f);
+            }
+        }
+        self.other_edges(f);
+    }
+
+    /// The read edges were counted and ranked as judging settled each read, while its versions
+    /// were in cache, so only the other edges are visited here.
+    fn count_ranked(&self) -> (usize, bool) {
+        let (mut count, mut ranked) = (self.read_edge_count, self.read_edges_ranked);
+        self.other_edges(|_, from, to| {
+            count += 1;
+            ranked &= from < to;
+        });
+        (count, ranked)
     }
 
     /// Commit order, with a txn that has no commit sequence number placed just after its
@@ -250,7 +278,7 @@ impl DepGraph for Native<'_> {
 
 /// The [`DepGraph::rank`] of a version's writer: every version's sequence number is its
 /// writer's commit sequence number (reported, or inferred when the version was added).
-fn version_rank(e: &Entry<'_>) -> u64 {
+fn version_rank(e: &Entry) -> u64 {
     e.seq.saturating_mul(2)
 }
 
@@ -271,7 +299,6 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
     let mut nat = Native {
         committed: vec![false; n],
         info_committed: 0,
-        read_pos: Vec::new(),
         pred_edges: Vec::new(),
         versions: ctx
             .key_writes
@@ -279,6 +306,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
             .map(|&w| Vec::with_capacity(w as usize))
             .collect(),
         reads: Vec::with_capacity(n * 2),
+        read_pos: Vec::with_capacity(n * 2),
         read_start: Vec::with_capacity(n + 1),
         writes: Vec::with_capacity(n * 2),
         by_seq: SeqIndex::Dense {
@@ -286,12 +314,16 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
             slots: Vec::new(),
         },
         reordered: false,
+        seqs_unique: true,
+        read_edge_count: 0,
+        read_edges_ranked: true,
         write_start: Vec::with_capacity(n + 1),
         commit: vec![None; n],
         snapshot: Vec::with_capacity(n),
     };
-    let mut scratch: Vec<Access<'h>> = Vec::new();
+    let mut scratch = Accesses::default();
     let mut any_info = false;
+    let mut last_commit: Option<u64> = None;
     for t in 0..n as TxnId {
         nat.read_start.push(nat.reads.len() as u32);
         nat.write_start.push(nat.writes.len() as u32);
@@ -299,7 +331,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         nat.snapshot.push(txn.op.snapshot);
         scan_registers(ctx, t, findings, &mut scratch);
         let own_writes = nat.writes.len();
-        for a in &scratch {
+        for a in scratch.iter() {
             if let Some((value, _)) = a.write {
                 nat.writes.push(Write {
                     key: a.key,
@@ -307,6 +339,9 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
                     value,
                 });
             }
+        }
+        if nat.writes.len() - own_writes > WRITES_SCANNED {
+            nat.writes[own_writes..].sort_unstable_by_key(|w| w.key);
         }
         if txn.status != Status::Ok {
             any_info |= txn.status == Status::Info;
@@ -317,6 +352,8 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         let wrote = scratch.iter().any(|a| a.write.is_some());
         match (op.commit_seq, wrote) {
             (Some(c), _) => {
+                nat.seqs_unique &= last_commit.is_none_or(|l| l < c);
+                last_commit = Some(c);
                 nat.commit[t as usize] = Some(c);
                 for w in &mut nat.writes[own_writes..] {
                     let list = &mut nat.versions[w.key as usize];
@@ -339,7 +376,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         if has_reads && op.snapshot.is_none() {
             return Err(Error::op(op.index, "a native read needs the txn's snapshot"));
         }
-        for a in &scratch {
+        for a in scratch.iter() {
             let Some((value, mop)) = a.read else { continue };
             let versions = op
                 .versions
@@ -356,10 +393,19 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
                 valid: false,
                 rmw: a.write.is_some(),
             };
+            let mut hint = NO_POS;
             match reported(versions.get(mop as usize), key) {
                 Some(Version::Seq(v)) => {
                     read.version = v;
                     read.has_version = true;
+                    // The version read is usually the key's newest so far, or the one before
+                    // this txn's own: those entries are in cache, since this txn just added
+                    // its writes to the same lists.
+                    let list = &nat.versions[a.key as usize];
+                    let n = list.len();
+                    if let Some(i) = (n.saturating_sub(2)..n).rev().find(|&i| list[i].seq == v) {
+                        hint = i as u32;
+                    }
                 }
                 Some(Version::Absent) => {
                     read.valid = *value == ctx.initial(a.key);
@@ -394,6 +440,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
                 }
             }
             nat.reads.push(read);
+            nat.read_pos.push(hint);
         }
     }
     nat.read_start.push(nat.reads.len() as u32);
@@ -402,7 +449,6 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
     nat.reordered = sort_versions(&mut nat.versions);
     let mut resolver = Resolver::default();
     let mut judge = Judge::default();
-    nat.read_pos = vec![NO_POS; nat.reads.len()];
     if any_info {
         for r in 0..nat.reads.len() {
             resolver.resolve(ctx, findings, &mut nat, r);
@@ -433,7 +479,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
     Ok(nat)
 }
 
-impl Native<'_> {
+impl<'h> Native<'h> {
     /// [`Native::position`] of `t`'s own version `c` of `key`, which `t` read at `read`.
     ///
     /// A read-modify-write usually installs the version right after the one it read; when that
@@ -443,25 +489,82 @@ impl Native<'_> {
     fn own_position(&self, key: KeyId, read: Option<usize>, t: TxnId, c: u64) -> Option<usize> {
         let next = read.map_or(0, |p| p + 1);
         let list = &self.versions[key as usize];
-        if !self.reordered && list.get(next).is_some_and(|e| e.txn == t) && self.by_seq.get(c) == Some(t) {
+        if !self.reordered && list.get(next).is_some_and(|e| e.txn == t) && self.owns(t, c) {
             return Some(next);
         }
         self.position(key, c)
     }
 
+    /// The value version `e` of `key` installed: its writer's last write to the key.
+    fn value_of(&self, key: KeyId, e: &Entry) -> &'h Scalar {
+        self.write_of(e.txn, key)
+            .expect("a version's writer wrote its key")
+            .value
+    }
+
+    /// Txn `t`'s last write to `key`, if it wrote the key.
+    fn write_of(&self, t: TxnId, key: KeyId) -> Option<&Write<'h>> {
+        let writes = self.writes_of(t);
+        if writes.len() <= WRITES_SCANNED {
+            writes.iter().find(|write| write.key == key)
+        } else {
+            writes
+                .binary_search_by_key(&key, |write| write.key)
+                .ok()
+                .map(|i| &writes[i])
+        }
+    }
+
+    /// Whether version `e` of `key` holds `value` (whose small form is `s`), comparing small
+    /// forms when either has one.
+    fn holds(&self, key: KeyId, e: &Entry, value: &Scalar, s: u32) -> bool {
+        if s != NOT_SMALL || e.small != NOT_SMALL {
+            s == e.small
+        } else {
+            self.value_of(key, e) == value
+        }
+    }
+
+    /// Whether `t` is the first txn, in txn order, to report commit sequence number `c`.
+    ///
+    /// When the reported numbers are unique and none was inferred, every commit is its txn's
+    /// own, and the lookup (a cache miss at a million txns) is skipped.
+    fn owns(&self, t: TxnId, c: u64) -> bool {
+        (self.seqs_unique && self.info_committed == 0 && self.commit[t as usize] == Some(c))
+            || self.by_seq.get(c) == Some(t)
+    }
+
+    /// [`Native::position`] of version `seq` of `key`, the version read `r` reported, taking
+    /// the position the first pass saw it at when that is certain to be the same answer.
+    ///
+    /// It is when the reported sequence numbers are unique and no list was reordered: then the
+    /// one entry with that number in the list is the one `position` finds, and entries never
+    /// move (inferred versions are only appended, and only with numbers no commit reported).
+    fn found(&self, r: usize, key: KeyId, seq: u64) -> Option<usize> {
+        let hint = self.read_pos[r] as usize;
+        if self.seqs_unique && !self.reordered {
+            if let Some(e) = self.versions[key as usize].get(hint) {
+                if e.seq == seq {
+                    return Some(hint);
+                }
+            }
+        }
+        self.position(key, seq)
+    }
+
     /// The position of version `seq` in `key`'s versions: found through the committing txn's
     /// recorded position when that is still accurate, else by binary search.
+    ///
+    /// A committing txn that wrote many keys (a setup transaction writing every account) has
+    /// its writes sorted by key, so that finding its write of `key` is a binary search rather
+    /// than a scan per read of its versions.
     fn position(&self, key: KeyId, seq: u64) -> Option<usize> {
         let list = &self.versions[key as usize];
         if let Some(w) = self.by_seq.get(seq) {
-            let start = self.write_start[w as usize] as usize;
-            let end = self.write_start[w as usize + 1] as usize;
-            for write in &self.writes[start..end] {
-                if write.key == key {
-                    let p = write.pos as usize;
-                    if list.get(p).is_some_and(|e| e.seq == seq && e.txn == w) {
-                        return Some(p);
-                    }
+            if let Some(write) = self.write_of(w, key) {
+                let p = write.pos as usize;
+                if list.get(p).is_some_and(|e| e.seq == seq && e.txn == w) {
+                    return Some(p);
                 }
             }
         }
@@ -531,7 +634,7 @@ impl SeqIndex {
 
 /// Sorts each key's versions by sequence number (they usually already are); returns whether
 /// any list was out of order.
-fn sort_versions(versions: &mut [Vec<Entry<'_>>]) -> bool {
+fn sort_versions(versions: &mut [Vec<Entry>]) -> bool {
     let mut sorted_any = false;
     for list in versions {
         if !list.windows(2).all(|w| w[0].seq <= w[1].seq) {
@@ -567,9 +670,9 @@ impl<'h> Resolver<'h> {
     ) -> Option<usize> {
         let read = nat.reads[r];
         let v = read.seq()?;
-        if let Some(i) = nat.position(read.key, v) {
+        if let Some(i) = nat.found(r, read.key, v) {
             let e = nat.versions[read.key as usize][i];
-            if e.holds(read.value, read.small) {
+            if nat.holds(read.key, &e, read.value, read.small) {
                 nat.reads[r].valid = true;
                 return Some(i);
             } else {
@@ -583,7 +686,7 @@ impl<'h> Resolver<'h> {
                          {key}={}",
                         show(read.value),
                         ctx.name(e.txn),
-                        show(e.value)
+                        show(nat.value_of(read.key, &e))
                     ),
                 );
             }
@@ -725,6 +828,7 @@ impl Judge {
     ) {
         let read = nat.reads[r];
         if !read.valid {
+            nat.read_pos[r] = NO_POS;
             return;
         }
         let t = read.txn;
@@ -752,14 +856,32 @@ impl Judge {
             );
         } else if pos != expected {
             match expected {
-                Some(e) if pos.is_none() && *list[e].value == Scalar::Null && *read.value == Scalar::Null => {
+                Some(e)
+                    if pos.is_none()
+                        && *nat.value_of(read.key, &list[e]) == Scalar::Null
+                        && *read.value == Scalar::Null =>
+                {
                     pos = Some(e);
                 }
-                Some(e) => stale(ctx, findings, t, read, &list[e], snapshot),
+                Some(e) => stale(
+                    ctx,
+                    findings,
+                    t,
+                    read,
+                    &list[e],
+                    nat.value_of(read.key, &list[e]),
+                    snapshot,
+                ),
                 None => {}
             }
         }
         nat.read_pos[r] = pos.map_or(NO_POS, |i| i as u32);
+        let (mut count, mut ranked) = (nat.read_edge_count, nat.read_edges_ranked);
+        nat.read_edges(&read, nat.read_pos[r], |_, from, to| {
+            count += 1;
+            ranked &= from < to;
+        });
+        (nat.read_edge_count, nat.read_edges_ranked) = (count, ranked);
         if read.rmw {
             let first = match pos {
                 Some(i) => &mut nat.versions[read.key as usize][i].rmw_reader,
@@ -786,7 +908,8 @@ fn stale(
     findings: &mut Findings,
     t: TxnId,
     read: Read<'_>,
-    newest: &Entry<'_>,
+    newest: &Entry,
+    newest_value: &Scalar,
     snapshot: u64,
 ) {
     let key = ctx.keys[read.key as usize];
@@ -818,7 +941,7 @@ fn stale(
             ctx.name(t),
             show(read.value),
             ctx.name(newest.txn),
-            show(newest.value),
+            show(newest_value),
             newest.seq
         ),
     );
@@ -861,7 +984,8 @@ fn range_reads(ctx: &Ctx<'_>, findings: &mut Findings, nat: &mut Native<'_>) {
                 let list = &nat.versions[k as usize];
                 let below = list.partition_point(|e| e.seq <= snapshot);
                 if let Some(e) = below.checked_sub(1).map(|i| list[i]) {
-                    if *e.value != Scalar::Null {
+                    let value = nat.value_of(k, &e);
+                    if *value != Scalar::Null {
                         findings.add(
                             "version-order",
                             "stale-read",
@@ -872,13 +996,13 @@ fn range_reads(ctx: &Ctx<'_>, findings: &mut Findings, nat: &mut Native<'_>) {
                                 txn.name,
                                 range.range,
                                 ctx.name(e.txn),
-                                show(e.value),
+                                show(value),
                                 e.seq
                             ),
                         );
                     }
                 }
-                if let Some(e) = list[below..].iter().find(|e| *e.value != Scalar::Null) {
+                if let Some(e) = list[below..].iter().find(|e| *nat.value_of(k, e) != Scalar::Null) {
                     if e.txn != t {
                         nat.pred_edges.push(Edge {
                             from: t,

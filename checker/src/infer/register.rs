@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{empty_deps, scan_registers, Access, Deps};
+use super::{empty_deps, scan_registers, Access, Accesses, Deps};
 use crate::anomalies::show;
 use crate::graph::EdgeKind;
 use crate::history::{MicroOp, Scalar};
@@ -23,7 +23,7 @@ pub(crate) fn rw_register(ctx: &Ctx<'_>, findings: &mut Findings) -> Deps {
     let mut deps = empty_deps(ctx);
     let mut accesses: Vec<Access<'_>> = Vec::new();
     let mut starts = Vec::with_capacity(ctx.txns.len() + 1);
-    let mut scratch = Vec::new();
+    let mut scratch = Accesses::default();
     for t in 0..ctx.txns.len() as TxnId {
         starts.push(accesses.len());
         scan_registers(ctx, t, findings, &mut scratch);
