@@ -66,6 +66,12 @@ impl<V> KeyMap<V> {
 
     /// Sets the value of `key`, replacing any earlier one.
     pub fn insert(&mut self, key: Bytes, value: V) {
+        // A key past the last one (the first key, or keys written in order)
+        // is appended without a search.
+        if self.entries.last().is_none_or(|(last, _)| *last < key) {
+            self.entries.push((key, value));
+            return;
+        }
         match self.entries.binary_search_by(|(k, _)| k.cmp(&key)) {
             Ok(at) => self.entries[at].1 = value,
             Err(at) if self.entries.len() - at <= SWAP_DOWN => {
