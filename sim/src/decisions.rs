@@ -212,7 +212,6 @@ impl Decisions {
         lo + self.choose(stream, hi - lo + 1)
     }
 
-    /// The decisions made so far (empty unless recording).
     /// Makes room in the log for `n` more decisions, for a caller that
     /// knows roughly how many it will draw (a long run would otherwise
     /// copy its log each time it doubles).
@@ -222,6 +221,7 @@ impl Decisions {
         }
     }
 
+    /// The decisions made so far (empty unless recording).
     pub fn log(&self) -> &DecisionLog {
         &self.log
     }
