@@ -119,7 +119,7 @@ impl CommitLog {
         if self.ring.back().is_none_or(|newest| newest.seq <= txn.snapshot) {
             return Ok(());
         }
-        let first_newer = self.ring.partition_point(|s| s.seq <= txn.snapshot);
+        let first_newer = self.first_after(txn.snapshot);
         for summary in self.ring.range(first_newer..) {
             for key in &summary.keys {
                 if Self::read_conflicts(txn, key, mutant) {
@@ -133,10 +133,26 @@ impl CommitLog {
         Ok(())
     }
 
+    /// The position of the oldest summary newer than `snapshot`. Commits
+    /// take consecutive sequence numbers, so it is usually found by
+    /// subtraction; the binary search covers a ring with gaps.
+    fn first_after(&self, snapshot: u64) -> usize {
+        let newer = |at: usize| self.ring.get(at).is_some_and(|s| s.seq > snapshot);
+        let guess = self.ring.front().map_or(0, |oldest| {
+            usize::try_from((snapshot + 1).saturating_sub(oldest.seq)).unwrap_or(usize::MAX)
+        });
+        if guess < self.ring.len() && newer(guess) && (guess == 0 || !newer(guess - 1)) {
+            return guess;
+        }
+        let at = self.ring.partition_point(|s| s.seq <= snapshot);
+        assert!(at == self.ring.len() || newer(at));
+        at
+    }
+
     fn read_conflicts(txn: &Txn, key: &Bytes, mutant: Option<Mutant>) -> bool {
-        let read = txn.reads.contains_key(key);
+        let read = txn.reads.contains_stored(key);
         let point = match mutant {
-            Some(Mutant::ValidateWriteSetOnly) => read && txn.writes.contains_key(key),
+            Some(Mutant::ValidateWriteSetOnly) => read && txn.writes.contains_stored(key),
             _ => read,
         };
         point || (mutant != Some(Mutant::LostRangeConflict) && txn.ranges.iter().any(|r| r.contains(key)))
@@ -181,6 +197,28 @@ mod tests {
         ));
         assert!(log.check_snapshot(0, Some(Mutant::RingOffByOne)).is_ok());
         assert!(log.check_snapshot(0, Some(Mutant::NoSnapshotTooOld)).is_ok());
+    }
+
+    #[test]
+    fn the_first_summary_after_a_snapshot_is_found_with_or_without_gaps() {
+        let mut dense = CommitLog::new(4, 0);
+        for seq in 1..=6 {
+            dense.push(summary(seq, &["a"]));
+        }
+        let mut gaps = CommitLog::new(4, 0);
+        for seq in [2, 5, 6, 9, 12] {
+            gaps.push(summary(seq, &["a"]));
+        }
+        for log in [&dense, &gaps] {
+            for snapshot in 0..14 {
+                let expected = log
+                    .ring
+                    .iter()
+                    .position(|s| s.seq > snapshot)
+                    .unwrap_or(log.len());
+                assert_eq!(log.first_after(snapshot), expected, "snapshot {snapshot}");
+            }
+        }
     }
 
     #[test]

@@ -56,6 +56,12 @@ impl Stream {
         }
     }
 
+    /// Where the stream's generator is kept: its number minus one.
+    #[inline]
+    fn index(self) -> usize {
+        self as usize
+    }
+
     /// The stream numbered `n`.
     pub(crate) fn from_number(n: u64) -> Option<Stream> {
         [
@@ -75,11 +81,15 @@ impl Stream {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choice(pub Stream, pub u64);
 
+/// How many streams there are.
+const STREAMS: usize = 5;
+
 /// Where decisions come from.
 #[derive(Debug, Clone)]
 enum Source {
-    /// Fresh draws from the per-stream generators.
-    Seeded(Vec<(Stream, ChaCha8Rng)>),
+    /// Fresh draws from the per-stream generators, indexed by stream
+    /// number minus one (see `Stream::index`).
+    Seeded(Box<[ChaCha8Rng; STREAMS]>),
     /// A forced sequence, consumed in order within each stream.
     Forced(Vec<(Stream, VecDeque<u64>)>),
 }
@@ -108,28 +118,23 @@ pub fn stream_rng(seed: u64, stream: Stream) -> ChaCha8Rng {
 impl Decisions {
     /// Decisions drawn from `seed`; with `record`, every one is logged.
     pub fn seeded(seed: u64, record: bool) -> Self {
+        let rngs = [
+            Stream::Scheduler,
+            Stream::Workload,
+            Stream::Faults,
+            Stream::Disk,
+            Stream::Swarm,
+        ]
+        .map(|s| {
+            assert_eq!(s.index() + 1, s.number() as usize, "streams are kept by number");
+            stream_rng(seed, s)
+        });
         Decisions {
-            source: Source::Seeded(Vec::new()),
+            source: Source::Seeded(Box::new(rngs)),
             log: DecisionLog::default(),
             record,
             mismatches: 0,
         }
-        .with_seed(seed)
-    }
-
-    fn with_seed(mut self, seed: u64) -> Self {
-        if let Source::Seeded(rngs) = &mut self.source {
-            for s in [
-                Stream::Scheduler,
-                Stream::Workload,
-                Stream::Faults,
-                Stream::Disk,
-                Stream::Swarm,
-            ] {
-                rngs.push((s, stream_rng(seed, s)));
-            }
-        }
-        self
     }
 
     /// Decisions replayed from a recorded or edited sequence (also logged,
@@ -165,22 +170,16 @@ impl Decisions {
 
     /// A value in `0..n` for `stream`. `n` must be at least 1.
     ///
-    /// Inlined: a simulated transaction makes about a dozen decisions, and
-    /// the seeded path is a few instructions once the call is gone.
-    #[inline]
+    /// Always inlined: a simulated transaction makes about a dozen
+    /// decisions, and the seeded path is a few instructions once the call
+    /// and its register saves are gone. A forced sequence takes an
+    /// out-of-line path.
+    #[inline(always)]
     pub fn choose(&mut self, stream: Stream, n: u64) -> u64 {
         assert!(n >= 1, "a choice needs at least one option");
         let value = match &mut self.source {
-            Source::Seeded(rngs) => {
-                // Streams are created in the order of their numbers.
-                let (created, rng) = &mut rngs[stream.number() as usize - 1];
-                assert_eq!(*created, stream, "streams are stored by number");
-                if n == 1 {
-                    0
-                } else {
-                    uniform(rng, n)
-                }
-            }
+            Source::Seeded(_) if n == 1 => 0,
+            Source::Seeded(rngs) => uniform(&mut rngs[stream.index()], n),
             Source::Forced(queues) => {
                 let (value, mismatch) = forced_choice(queues, stream, n);
                 self.mismatches += u64::from(mismatch);
@@ -197,13 +196,20 @@ impl Decisions {
     /// True with probability `p` (in parts per million, so a decision is
     /// an integer that a person can edit). The value 0 means "no", so a
     /// sequence shrunk towards zeros has fewer faults, not more.
+    #[inline]
     pub fn chance(&mut self, stream: Stream, p: f64) -> bool {
-        assert!((0.0..=1.0).contains(&p), "a probability is in [0, 1]");
-        if p <= 0.0 {
-            return false;
-        }
-        let ppm = (p * 1_000_000.0).round() as u64;
-        self.choose(stream, 1_000_000) >= 1_000_000 - ppm
+        self.chance_ppm(stream, ppm(p))
+    }
+
+    /// `chance` with the probability already converted by `ppm`, for a
+    /// caller that asks every step. `None` (probability zero) draws
+    /// nothing.
+    #[inline]
+    pub fn chance_ppm(&mut self, stream: Stream, ppm: Option<u64>) -> bool {
+        ppm.is_some_and(|ppm| {
+            assert!(ppm <= 1_000_000, "a probability is at most a million ppm");
+            self.choose(stream, 1_000_000) >= 1_000_000 - ppm
+        })
     }
 
     /// A value in `lo..=hi`.
@@ -235,6 +241,14 @@ impl Decisions {
     pub fn mismatches(&self) -> u64 {
         self.mismatches
     }
+}
+
+/// A probability in parts per million, as `chance` draws it; `None` for
+/// zero, which draws nothing (a probability too small to round to one part
+/// per million still draws, and never fires).
+pub fn ppm(p: f64) -> Option<u64> {
+    assert!((0.0..=1.0).contains(&p), "a probability is in [0, 1]");
+    (p > 0.0).then(|| (p * 1_000_000.0).round() as u64)
 }
 
 /// The next forced value for `stream`, adapted to `0..n` (0 once the

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agents::{self, account, encode, Ctx, Key, Running, Step};
 use crate::decision_log::DecisionLog;
-use crate::decisions::{Choice, Decisions, Stream};
+use crate::decisions::{self, Choice, Decisions, Stream};
 use crate::disk::SimDisk;
 use crate::panics;
 use crate::recorder::{Completion, RecordedHistory, Recorder};
@@ -152,6 +152,24 @@ impl Agent {
     }
 }
 
+/// What one pass over the agents found.
+enum Agents {
+    /// No agent has work left.
+    Finished,
+    /// Some agents can step now (listed in `Sim::ready`).
+    Ready,
+    /// Every agent with work sleeps; the earliest wakes at this tick.
+    Asleep(u64),
+}
+
+/// Fault probabilities in parts per million, converted once: the
+/// simulator asks about each of them at every step.
+struct FaultOdds {
+    crash: Option<u64>,
+    fsync_failure: Option<u64>,
+    bit_flip: Option<u64>,
+}
+
 /// The whole simulated world.
 struct Sim {
     spec: RunSpec,
@@ -161,6 +179,10 @@ struct Sim {
     recorder: Recorder,
     trace: Trace,
     agents: Vec<Agent>,
+    /// The agents that can step now, by index, in order (refilled by
+    /// `scan_agents` before every step).
+    ready: Vec<usize>,
+    odds: FaultOdds,
     /// The accounts' keys.
     accounts: Vec<Key>,
     stats: Stats,
@@ -237,7 +259,7 @@ impl Sim {
         d.reserve(txns * DECISIONS_PER_TXN);
         let mut recorder = Recorder::new(spec.record_history);
         recorder.reserve(2 * txns + 1);
-        let agents = (0..spec.scenario.workload.agents)
+        let agents: Vec<Agent> = (0..spec.scenario.workload.agents)
             .map(|id| Agent {
                 id,
                 remaining: spec.scenario.workload.txns_per_agent,
@@ -252,6 +274,12 @@ impl Sim {
             core: None,
             d,
             trace: Trace::default(),
+            ready: Vec::with_capacity(agents.len()),
+            odds: FaultOdds {
+                crash: decisions::ppm(spec.scenario.faults.crash),
+                fsync_failure: decisions::ppm(spec.scenario.faults.fsync_failure),
+                bit_flip: decisions::ppm(spec.scenario.faults.bit_flip),
+            },
             agents,
             accounts: agents::account_keys(&spec.scenario),
             stats: Stats::default(),
@@ -270,7 +298,8 @@ impl Sim {
         let fault_steps = self.spec.scenario.faults.fault_steps;
         let liveness = self.spec.scenario.faults.liveness_steps;
         loop {
-            if !self.agents.iter().any(Agent::has_work) {
+            let agents = self.scan_agents();
+            if matches!(agents, Agents::Finished) {
                 return End::Finished;
             }
             let faults_on = self.stats.steps < fault_steps;
@@ -286,16 +315,14 @@ impl Sim {
                 continue;
             }
             if faults_on {
-                let f = &self.spec.scenario.faults;
-                let (crash, fsync, flip) = (f.crash, f.fsync_failure, f.bit_flip);
-                if self.d.chance(Stream::Faults, flip) {
+                if self.d.chance_ppm(Stream::Faults, self.odds.bit_flip) {
                     self.pending_flip = true;
                     self.stats.bit_flips += 1;
                 }
-                if self.d.chance(Stream::Faults, fsync) {
+                if self.d.chance_ppm(Stream::Faults, self.odds.fsync_failure) {
                     self.disk_mut().arm_sync_failure();
                 }
-                if self.crash_armed_at.is_none() && self.d.chance(Stream::Faults, crash) {
+                if self.crash_armed_at.is_none() && self.d.chance_ppm(Stream::Faults, self.odds.crash) {
                     match CRASH_POINTS[self.d.choose(Stream::Faults, CRASH_POINTS.len() as u64) as usize] {
                         0 => {
                             if !self.crash_and_recover() {
@@ -313,7 +340,7 @@ impl Sim {
             } else if self.crash_armed_at.take().is_some() {
                 self.disk_mut().disarm();
             }
-            self.step_one_agent();
+            self.step_one_agent(agents);
             self.tick();
             self.stats.fsync_failures = self.stats.fsync_failures.max(self.disk_mut().sync_failures);
             let overdue = self
@@ -357,28 +384,46 @@ impl Sim {
         }
         let txn = t.txn.take().expect("begun");
         let seq = core.commit(&txn).expect("the setup commits on a fresh store").seq;
-        self.record(process, t, &Completion::Ok { commit_seq: seq });
+        self.record(process, &t, &Completion::Ok { commit_seq: seq });
     }
 
-    /// Picks a ready agent and runs one engine call of it.
-    fn step_one_agent(&mut self) {
-        let now = self.now;
-        let is_ready = |a: &Agent| a.has_work() && a.wake <= now;
-        let ready = self.agents.iter().filter(|a| is_ready(a)).count();
-        if ready == 0 {
-            let next = self.agents.iter().filter(|a| a.has_work()).map(|a| a.wake).min();
-            self.now = next.expect("some agent has work left").max(self.now);
-            return;
+    /// Lists the agents that can step now in `ready`, in one pass.
+    fn scan_agents(&mut self) -> Agents {
+        self.ready.clear();
+        let mut asleep: Option<u64> = None;
+        for (i, a) in self.agents.iter().enumerate() {
+            if !a.has_work() {
+                continue;
+            }
+            if a.wake <= self.now {
+                self.ready.push(i);
+            } else {
+                asleep = Some(asleep.map_or(a.wake, |w| w.min(a.wake)));
+            }
         }
-        let pick = self.d.choose(Stream::Scheduler, ready as u64) as usize;
-        let who = self
-            .agents
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| is_ready(a))
-            .nth(pick)
-            .map(|(i, _)| i)
-            .expect("the pick is below the number of ready agents");
+        match asleep {
+            _ if !self.ready.is_empty() => Agents::Ready,
+            Some(wake) => Agents::Asleep(wake),
+            None => Agents::Finished,
+        }
+    }
+
+    /// Picks a ready agent (as `scan_agents` found them, with no step
+    /// since) and runs one engine call of it; when all sleep, the clock
+    /// jumps to the earliest wake.
+    fn step_one_agent(&mut self, agents: Agents) {
+        match agents {
+            Agents::Ready => {}
+            Agents::Asleep(wake) => {
+                assert!(self.ready.is_empty() && wake > self.now);
+                self.now = wake;
+                return;
+            }
+            Agents::Finished => unreachable!("a finished run takes no step"),
+        }
+        let pick = self.d.choose(Stream::Scheduler, self.ready.len() as u64) as usize;
+        let who = self.ready[pick];
+        assert!(self.agents[who].has_work() && self.agents[who].wake <= self.now);
         self.trace.event(&[1, self.stats.steps, who as u64, self.now]);
         let starts = self.agents[who].running.is_none() && self.agents[who].retry.is_none();
         if starts && self.d.exhausted(Stream::Workload) {
@@ -419,19 +464,29 @@ impl Sim {
                     agent.wake = w;
                 }
             }
-            Step::Done(completion) => {
-                let running = agent.running.take().expect("it just ran");
-                self.complete(who, running, completion);
-            }
+            Step::Done(completion) => self.complete(who, completion),
         }
     }
 
-    /// Records a completed transaction, and retries it after a backoff if
-    /// it aborted and has retries left.
-    fn complete(&mut self, who: usize, t: Running, completion: Completion) {
-        let agent_id = u64::from(self.agents[who].id);
+    /// Records agent `who`'s running transaction as completed, ends it,
+    /// and retries it after a backoff if it aborted and has retries left.
+    /// The transaction is recorded and dropped where it lives: it is large,
+    /// and moving it out would copy it.
+    fn complete(&mut self, who: usize, completion: Completion) {
+        let agent = &self.agents[who];
+        let agent_id = u64::from(agent.id);
+        let t = agent.running.as_ref().expect("a running transaction completes");
         let (kind, retries) = (t.kind, t.retries);
-        self.record(agent_id, t, &completion);
+        Self::record_in(
+            &mut self.recorder,
+            &mut self.trace,
+            &mut self.stats,
+            self.now,
+            agent_id,
+            t,
+            &completion,
+        );
+        self.agents[who].running = None;
         if let Completion::Fail(reason) = completion {
             let w = &self.spec.scenario.workload;
             if retries < w.max_retries && reason != "unavailable" {
@@ -444,22 +499,36 @@ impl Sim {
     }
 
     /// Records a transaction's completion in the history and counts it.
-    fn record(&mut self, process: u64, t: Running, completion: &Completion) {
-        self.recorder.complete(
-            t.invoke,
-            process,
-            self.now,
-            &t.ops,
-            t.snapshot,
-            completion,
+    fn record(&mut self, process: u64, t: &Running, completion: &Completion) {
+        Self::record_in(
+            &mut self.recorder,
             &mut self.trace,
+            &mut self.stats,
+            self.now,
+            process,
+            t,
+            completion,
         );
-        self.stats.txns += 1;
+    }
+
+    /// `record`, on the parts of the simulator it touches, so a caller can
+    /// record a transaction that the simulator itself holds.
+    fn record_in(
+        recorder: &mut Recorder,
+        trace: &mut Trace,
+        stats: &mut Stats,
+        now: u64,
+        process: u64,
+        t: &Running,
+        completion: &Completion,
+    ) {
+        recorder.complete(t.invoke, process, now, &t.ops, t.snapshot, completion, trace);
+        stats.txns += 1;
         match completion {
-            Completion::Ok { .. } => self.stats.committed += 1,
-            Completion::Info(_) => self.stats.indeterminate += 1,
+            Completion::Ok { .. } => stats.committed += 1,
+            Completion::Info(_) => stats.indeterminate += 1,
             Completion::Fail(reason) => {
-                let a = &mut self.stats.aborted;
+                let a = &mut stats.aborted;
                 match *reason {
                     "conflict" => a.conflict += 1,
                     "snapshot_too_old" => a.snapshot_too_old += 1,
@@ -496,8 +565,8 @@ impl Sim {
         );
         for who in 0..self.agents.len() {
             // A transaction open at a crash: its outcome is unknown.
-            if let Some(t) = self.agents[who].running.take() {
-                self.complete(who, t, Completion::Info("crash"));
+            if self.agents[who].running.is_some() {
+                self.complete(who, Completion::Info("crash"));
             }
         }
         match Core::open(SimDisk::from_image(image), self.options.clone()) {
