@@ -99,6 +99,38 @@ pub struct MemDisk {
     live: BTreeMap<String, FileId>,
     durable_dir: BTreeMap<String, FileId>,
     next_id: FileId,
+    spare: Spare,
+}
+
+/// The buffer of the largest file dropped since, kept empty for the next
+/// file that grows by appends.
+///
+/// A store writes its log to a new file every checkpoint and drops the
+/// old one after. Grown afresh, each log would copy itself at every
+/// doubling and fault in new pages for the kernel to zero; reusing the
+/// dropped log's buffer does neither. The spare is not content: every two
+/// spares are equal, none adds to a hash, and a clone starts without one,
+/// so a model checker's clones and comparisons of whole disks are
+/// unchanged.
+#[derive(Debug, Default)]
+struct Spare(Vec<u8>);
+
+impl Clone for Spare {
+    fn clone(&self) -> Self {
+        Spare::default()
+    }
+}
+
+impl PartialEq for Spare {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Spare {}
+
+impl std::hash::Hash for Spare {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
 impl MemDisk {
@@ -158,12 +190,27 @@ impl MemDisk {
         )
     }
 
-    /// Drops file contents that no name refers to any more.
+    /// Drops file contents that no name refers to any more, keeping the
+    /// largest buffer among them (one no clone shares) as the spare.
     fn collect_garbage(&mut self) {
         let live = &self.live;
         let durable = &self.durable_dir;
-        self.files
-            .retain(|id, _| live.values().any(|l| l == id) || durable.values().any(|d| d == id));
+        let dropped: Vec<FileId> = self
+            .files
+            .keys()
+            .filter(|id| !live.values().any(|l| l == *id) && !durable.values().any(|d| d == *id))
+            .copied()
+            .collect();
+        for id in dropped {
+            let file = self.files.remove(&id).expect("a listed file exists");
+            if let Ok(mut buffer) = Arc::try_unwrap(file.written) {
+                if buffer.capacity() > self.spare.0.capacity() {
+                    buffer.clear();
+                    self.spare.0 = buffer;
+                }
+            }
+        }
+        assert!(self.spare.0.is_empty(), "the spare buffer holds no content");
     }
 }
 
@@ -198,7 +245,17 @@ impl Storage for MemDisk {
         let id = *self.live.get(name).ok_or_else(|| Self::missing("append", name))?;
         let file = self.files.get_mut(&id).expect("live entry has a file");
         let written = Arc::make_mut(&mut file.written);
-        if written.capacity() - written.len() < data.len() && written.len() >= FAST_GROWTH_FROM {
+        let spare = &mut self.spare.0;
+        let full = written.capacity() - written.len() < data.len();
+        if full && !written.is_empty() && spare.capacity() >= written.len() + data.len() {
+            // A file that grows by appends (a file written in one append,
+            // such as a snapshot, does not take it) moves into the spare
+            // buffer, which holds no content.
+            assert!(spare.is_empty());
+            spare.extend_from_slice(written);
+            std::mem::swap(written, spare);
+            spare.clear();
+        } else if full && written.len() >= FAST_GROWTH_FROM {
             // A large file grows fourfold rather than doubling: every growth
             // copies the whole file, and for a log appended to on every
             // commit those copies cost about as much memory traffic as the
@@ -311,5 +368,50 @@ mod tests {
         let mut d = b.clone();
         d.sync("f").unwrap();
         assert_ne!(b, d, "durable bytes differ");
+    }
+
+    #[test]
+    fn a_dropped_logs_buffer_is_reused_by_the_next_log_and_is_not_content() {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let hash = |d: &MemDisk| {
+            BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(d)
+        };
+        let mut disk = MemDisk::new();
+        disk.create("log.1").unwrap();
+        for _ in 0..1000 {
+            disk.append("log.1", &[1; 100]).unwrap();
+        }
+        disk.sync("log.1").unwrap();
+        disk.create("log.2").unwrap();
+        disk.sync_dir().unwrap();
+        disk.remove("log.1").unwrap();
+        disk.sync_dir().unwrap();
+        let kept = disk.spare.0.capacity();
+        assert!(kept >= 100_000, "the dropped log's buffer is kept");
+        let mut fresh = MemDisk::new();
+        fresh.create("log.1").unwrap();
+        fresh.create("log.2").unwrap();
+        fresh.remove("log.1").unwrap();
+        fresh.sync_dir().unwrap();
+        assert_eq!(fresh.spare.0.capacity(), 0);
+        assert_eq!(disk, fresh, "a spare buffer is not content");
+        assert_eq!(hash(&disk), hash(&fresh));
+        disk.create("snapshot").unwrap();
+        disk.append("snapshot", &[2; 500]).unwrap();
+        assert_eq!(
+            disk.spare.0.capacity(),
+            kept,
+            "a file written in one append leaves it"
+        );
+        for i in 0..200u8 {
+            disk.append("log.2", &[i; 100]).unwrap();
+            fresh.append("log.2", &[i; 100]).unwrap();
+        }
+        assert!(
+            disk.files[&disk.live["log.2"]].written.capacity() >= kept,
+            "the growing log took it"
+        );
+        assert_eq!(disk.read("log.2").unwrap(), fresh.read("log.2").unwrap());
+        assert!(disk.clone().spare.0.capacity() == 0, "a clone has no spare");
     }
 }
