@@ -80,6 +80,9 @@ pub(crate) struct Ctx<'h> {
     /// Whether any transaction has a range read, so checks of range reads can skip scanning
     /// every micro-op of histories without them.
     pub has_ranges: bool,
+    /// Whether any transaction's outcome is unknown, so that native inference knows before
+    /// its first pass whether reads can be settled as they are met (see [`crate::infer`]).
+    pub any_info: bool,
 }
 
 impl<'h> Ctx<'h> {
@@ -101,6 +104,7 @@ impl<'h> Ctx<'h> {
             key_writes: Vec::new(),
             faults: Vec::new(),
             has_ranges: false,
+            any_info: false,
         };
         let mut open = Open::default();
         let mut last_index: Option<u64> = None;
@@ -225,6 +229,7 @@ impl<'h> Ctx<'h> {
 
     fn push(&mut self, name: u64, status: Status, invoke_pos: u32, complete_pos: u32, op: &'h Op) {
         let mop_start = self.mop_keys.len() as u32;
+        self.any_info |= status == Status::Info;
         // The packed keys (see [`pack`]) this op's micro-ops interned last, with their ids:
         // transactions often touch a key twice (read it, then write it), and a repeat found here
         // needs no hashing. No key packs to 0, so 0 marks an empty slot.

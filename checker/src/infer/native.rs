@@ -294,7 +294,36 @@ fn reported(v: Option<&Version>, key: &Scalar) -> Option<Version> {
 }
 
 /// Infers and verifies native versions; errors only for ops that lack the native fields.
+///
+/// Without indeterminate txns, inference first tries settling each read as its first pass
+/// meets it ([`infer`] with `settle_now`), which saves a second pass that fetches every read's
+/// versions again (a cache miss each in a large history). Settling early is sound only while
+/// the history is as the engine writes it; on the first sign it is not, that attempt gives up
+/// and the two passes run from the start, so every verdict is the two passes' verdict.
 pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Native<'h>, Error> {
+    if !ctx.any_info {
+        let mut early = Findings::default();
+        if let Some(nat) = infer(ctx, &mut early, true)? {
+            findings.append(early);
+            return Ok(nat);
+        }
+    }
+    let nat = infer(ctx, findings, false)?;
+    assert!(nat.is_some(), "inference in two passes never gives up");
+    Ok(nat.expect("checked just above"))
+}
+
+/// Infers and verifies native versions in two passes (collect, then settle every read), or,
+/// with `settle_now`, settles each read as soon as it is collected.
+///
+/// A read can be settled at once when what settling looks at can no longer change: while
+/// commit sequence numbers strictly increase in txn order and no txn is indeterminate, every
+/// version a later txn adds has a number above the last commit so far, so a read whose version
+/// and snapshot are at most that number sees its key's versions as they will stay (up to the
+/// one after its own, whose edge is counted once the pass is over). Anything else (a number
+/// out of order, a version not found or holding another value, a snapshot above the last
+/// commit) returns `None`, and the caller runs the two passes instead.
+fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result<Option<Native<'h>>, Error> {
     let n = ctx.txns.len();
     let mut nat = Native {
         committed: vec![false; n],
@@ -324,6 +353,8 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
     let mut scratch = Accesses::default();
     let mut any_info = false;
     let mut last_commit: Option<u64> = None;
+    let mut judge = Judge::default();
+    let mut judged = Findings::default();
     for t in 0..n as TxnId {
         nat.read_start.push(nat.reads.len() as u32);
         nat.write_start.push(nat.writes.len() as u32);
@@ -353,6 +384,9 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         match (op.commit_seq, wrote) {
             (Some(c), _) => {
                 nat.seqs_unique &= last_commit.is_none_or(|l| l < c);
+                if settle_now && !nat.seqs_unique {
+                    return Ok(None);
+                }
                 last_commit = Some(c);
                 nat.commit[t as usize] = Some(c);
                 for w in &mut nat.writes[own_writes..] {
@@ -441,14 +475,34 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
             }
             nat.reads.push(read);
             nat.read_pos.push(hint);
+            if settle_now {
+                let r = nat.reads.len() - 1;
+                let Some(pos) = nat.settle_now(r, last_commit) else {
+                    return Ok(None);
+                };
+                judge.judge(ctx, &mut judged, &mut nat, r, pos);
+            }
         }
     }
     nat.read_start.push(nat.reads.len() as u32);
     nat.write_start.push(nat.writes.len() as u32);
+    if settle_now {
+        // Every version was placed in order, and every read is settled but for the edges to
+        // versions added after it.
+        debug_assert!(nat
+            .versions
+            .iter()
+            .all(|l| l.windows(2).all(|w| w[0].seq < w[1].seq)));
+        for r in std::mem::take(&mut judge.unfinished) {
+            nat.count_read_edges(r as usize);
+        }
+        findings.append(judged);
+        range_reads(ctx, findings, &mut nat);
+        return Ok(Some(nat));
+    }
     nat.by_seq = SeqIndex::new(&nat.commit);
     nat.reordered = sort_versions(&mut nat.versions);
     let mut resolver = Resolver::default();
-    let mut judge = Judge::default();
     if any_info {
         for r in 0..nat.reads.len() {
             resolver.resolve(ctx, findings, &mut nat, r);
@@ -468,18 +522,64 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         // after it is resolved, while its versions are still in cache; what judging finds is
         // reported after everything resolving finds, as if the passes had run one after the
         // other.
-        let mut judged = Findings::default();
         for r in 0..nat.reads.len() {
             let pos = resolver.resolve(ctx, findings, &mut nat, r);
             judge.judge(ctx, &mut judged, &mut nat, r, pos);
         }
         findings.append(judged);
     }
+    for r in std::mem::take(&mut judge.unfinished) {
+        nat.count_read_edges(r as usize);
+    }
     range_reads(ctx, findings, &mut nat);
-    Ok(nat)
+    Ok(Some(nat))
 }
 
 impl<'h> Native<'h> {
+    /// Resolves read `r` as its first pass meets it, when that gives what resolving it after
+    /// the pass would (see [`infer`]): `Some` with where its version is in its key's versions
+    /// (`None` inside for the initial state), or `None` when it cannot be settled yet, or
+    /// resolving it would report something. `last` is the last commit so far.
+    fn settle_now(&mut self, r: usize, last: Option<u64>) -> Option<Option<usize>> {
+        let read = self.reads[r];
+        let settled = |x: u64| last.is_some_and(|l| x <= l);
+        let pos = match read.seq() {
+            None => None,
+            Some(v) => {
+                if !settled(v) {
+                    return None;
+                }
+                let i = self.found(r, read.key, v)?;
+                let e = self.versions[read.key as usize][i];
+                if !self.holds(read.key, &e, read.value, read.small) {
+                    return None;
+                }
+                self.reads[r].valid = true;
+                Some(i)
+            }
+        };
+        let snapshot = self.snapshot[read.txn as usize].unwrap_or(u64::MAX);
+        if self.reads[r].valid && !settled(snapshot) {
+            return None;
+        }
+        Some(pos)
+    }
+
+    /// Counts the write-read and anti-dependency edges of read `r` (if valid), settled at
+    /// [`Native::read_pos`], and whether they go up in rank.
+    fn count_read_edges(&mut self, r: usize) {
+        let read = self.reads[r];
+        if !read.valid {
+            return;
+        }
+        let (mut count, mut ranked) = (self.read_edge_count, self.read_edges_ranked);
+        self.read_edges(&read, self.read_pos[r], |_, from, to| {
+            count += 1;
+            ranked &= from < to;
+        });
+        (self.read_edge_count, self.read_edges_ranked) = (count, ranked);
+    }
+
     /// [`Native::position`] of `t`'s own version `c` of `key`, which `t` read at `read`.
     ///
     /// A read-modify-write usually installs the version right after the one it read; when that
@@ -812,6 +912,9 @@ fn value_index<'h>(ctx: &Ctx<'h>, nat: &Native<'h>) -> ValueIndex<'h> {
 struct Judge {
     /// Per key, the first read-modify-write txn that read its initial state.
     initial_rmw: FxHashMap<KeyId, TxnId>,
+    /// Reads judged while their key had no version after theirs yet, whose edges are counted
+    /// once every version is in place.
+    unfinished: Vec<u32>,
 }
 
 impl Judge {
@@ -876,12 +979,11 @@ impl Judge {
             }
         }
         nat.read_pos[r] = pos.map_or(NO_POS, |i| i as u32);
-        let (mut count, mut ranked) = (nat.read_edge_count, nat.read_edges_ranked);
-        nat.read_edges(&read, nat.read_pos[r], |_, from, to| {
-            count += 1;
-            ranked &= from < to;
-        });
-        (nat.read_edge_count, nat.read_edges_ranked) = (count, ranked);
+        if nat.versions[read.key as usize].len() > pos.map_or(0, |p| p + 1) {
+            nat.count_read_edges(r);
+        } else {
+            self.unfinished.push(r as u32);
+        }
         if read.rmw {
             let first = match pos {
                 Some(i) => &mut nat.versions[read.key as usize][i].rmw_reader,
