@@ -40,7 +40,7 @@ pub(crate) fn check_native(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Fi
                 .or_else(|| ctx.key_ids.get(&Scalar::Str(a.key_text())))
         })
         .collect();
-    if ids.iter().any(Option::is_none) {
+    if ids.iter().any(Option::is_none) || native.max_reads < ids.len() {
         return;
     }
     let mut total = Some(bank.total);

@@ -269,6 +269,7 @@ impl<'h> Ctx<'h> {
 
     /// [`Ctx::intern`] for the `i`th micro-op of an op, looking first among the keys `recent`
     /// holds and recording the key there.
+    #[inline]
     fn intern_near(&mut self, key: &'h Scalar, recent: &mut [(u128, KeyId); RECENT], i: usize) -> KeyId {
         let Some(p) = pack(key) else {
             return self.intern_packed(key, None);
@@ -416,6 +417,7 @@ impl PackedTable {
     }
 
     /// The id of packed key `p`, which becomes `next` if it had none.
+    #[inline]
     fn get_or_insert(&mut self, p: u128, next: KeyId) -> KeyId {
         debug_assert_ne!(p, 0, "no key packs to 0");
         if 2 * (self.len + 1) > self.keys.len() {
@@ -438,6 +440,7 @@ impl PackedTable {
     }
 
     /// Doubles the slots (keeping at most half of them taken) and places every key again.
+    #[cold]
     fn grow(&mut self) {
         let slots = (self.keys.len() * 2).max(64);
         let keys = std::mem::replace(&mut self.keys, vec![0; slots]);

@@ -71,7 +71,8 @@ impl Entry {
 ///
 /// Fields are laid out (the version as a number and a flag rather than an `Option`) so that a
 /// read takes 32 bytes: there are as many reads as micro-ops, and their memory is most of the
-/// check's.
+/// check's. Where its version is in its key's versions is kept here rather than in a list of
+/// its own, so that each read is one record to fill.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Read<'h> {
     /// The reader.
@@ -82,8 +83,10 @@ pub(crate) struct Read<'h> {
     pub value: &'h Scalar,
     /// The version observed, when `has_version` is set.
     version: u64,
-    /// The value's [`small`] form, taken while the micro-op is in cache.
-    small: u32,
+    /// Where the version observed is in its key's versions as judging settled it ([`NO_POS`]
+    /// for the initial state); set for valid reads only. Until judging, where the first pass
+    /// saw a version with the read's sequence number (see [`Native::found`]).
+    pos: u32,
     /// Whether a version was reported (else the read saw the initial state).
     has_version: bool,
     /// Whether the version is consistent with the value (a real, known version).
@@ -127,10 +130,6 @@ pub(crate) struct Native<'h> {
     committed: Vec<bool>,
     /// How many indeterminate txns were found to have committed.
     info_committed: u64,
-    /// Per read, where the version it observed is in its key's versions as judging settled it
-    /// ([`NO_POS`] for the initial state); set for valid reads only. Until judging, where the
-    /// first pass saw a version with the read's sequence number (see [`Native::found`]).
-    read_pos: Vec<u32>,
     /// The predicate anti-dependencies of range reads (rare, so kept as a list).
     pred_edges: Vec<Edge>,
     /// Per key, its installed versions in sequence order.
@@ -160,6 +159,29 @@ pub(crate) struct Native<'h> {
     /// Each txn's snapshot as its op reports it, kept with the other per-txn facts so that
     /// later checks need not fetch each op again (a cache miss per txn in a large history).
     pub snapshot: Vec<Option<u64>>,
+    /// The most external reads of one committed txn, so that a check that wants txns reading
+    /// many keys can tell when none does.
+    pub max_reads: usize,
+    /// What settling each read as it was met also established (`None` after two passes).
+    pub early: Option<Early>,
+}
+
+/// Facts that settling reads as they are met establishes on the way, while each key's versions
+/// are placed in their final order, sparing later checks a pass over every version or txn.
+pub(crate) struct Early {
+    /// How many write-write edges the versions give, tallied as each version was placed.
+    ww_edges: usize,
+    /// Whether each of those edges goes from a lower to a higher [`DepGraph::rank`].
+    ww_ranked: bool,
+    /// Per key, the last read-modify-write version with a snapshot: its writer, sequence
+    /// number and the writer's snapshot (as [`crate::fcw`] walks them).
+    last_rmw: Vec<Option<(TxnId, u64, u64)>>,
+    /// Whether some read-modify-write's snapshot was below the previous one's commit on its
+    /// key (by another txn): first-committer-wins must then walk the versions to report it.
+    pub fcw_suspect: bool,
+    /// Whether some committed txn's snapshot was not below its commit: version order must
+    /// then walk the commits to report it (numbers increase, or there would be no early facts).
+    pub snapshot_suspect: bool,
 }
 
 impl<'h> Native<'h> {
@@ -218,9 +240,19 @@ impl<'h> Native<'h> {
     /// Calls `f` with every edge that does not come from a point read: the range reads'
     /// predicate anti-dependencies, then the write-write edges key by key.
     fn other_edges(&self, mut f: impl FnMut(Edge, u64, u64)) {
+        self.pred_edges(&mut f);
+        self.ww_edges(&mut f);
+    }
+
+    /// Calls `f` with each range read's predicate anti-dependencies.
+    fn pred_edges(&self, f: &mut impl FnMut(Edge, u64, u64)) {
         for &e in &self.pred_edges {
             f(e, self.rank(e.from), self.rank(e.to));
         }
+    }
+
+    /// Calls `f` with the write-write edges, key by key.
+    fn ww_edges(&self, f: &mut impl FnMut(Edge, u64, u64)) {
         for (key, list) in self.versions.iter().enumerate() {
             for pair in list.windows(2) {
                 if pair[0].txn != pair[1].txn {
@@ -242,22 +274,31 @@ impl DepGraph for Native<'_> {
     /// anti-dependency edges, read by read, then the range reads' predicate anti-dependencies,
     /// then the write-write edges key by key.
     fn each_edge(&self, mut f: impl FnMut(Edge, u64, u64)) {
-        for (read, &pos) in self.reads.iter().zip(&self.read_pos) {
+        for read in &self.reads {
             if read.valid {
-                self.read_edges(read, pos, &mut f);
+                self.read_edges(read, read.pos, &mut f);
             }
         }
         self.other_edges(f);
     }
 
     /// The read edges were counted and ranked as judging settled each read, while its versions
-    /// were in cache, so only the other edges are visited here.
+    /// were in cache, and when reads were settled as they were met, the write-write edges were
+    /// too, as each version was placed; only the other edges are visited here.
     fn count_ranked(&self) -> (usize, bool) {
         let (mut count, mut ranked) = (self.read_edge_count, self.read_edges_ranked);
-        self.other_edges(|_, from, to| {
+        let mut tally = |_, from, to| {
             count += 1;
             ranked &= from < to;
-        });
+        };
+        self.pred_edges(&mut tally);
+        match &self.early {
+            Some(early) => {
+                count += early.ww_edges;
+                ranked &= early.ww_ranked;
+            }
+            None => self.ww_edges(&mut tally),
+        }
         (count, ranked)
     }
 
@@ -335,7 +376,6 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
             .map(|&w| Vec::with_capacity(w as usize))
             .collect(),
         reads: Vec::with_capacity(n * 2),
-        read_pos: Vec::with_capacity(n * 2),
         read_start: Vec::with_capacity(n + 1),
         writes: Vec::with_capacity(n * 2),
         by_seq: SeqIndex::Dense {
@@ -349,6 +389,14 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
         write_start: Vec::with_capacity(n + 1),
         commit: vec![None; n],
         snapshot: Vec::with_capacity(n),
+        max_reads: 0,
+        early: settle_now.then(|| Early {
+            ww_edges: 0,
+            ww_ranked: true,
+            last_rmw: vec![None; ctx.keys.len()],
+            fcw_suspect: false,
+            snapshot_suspect: false,
+        }),
     };
     let mut scratch = Accesses::default();
     let mut any_info = false;
@@ -387,6 +435,15 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
                 if settle_now && !nat.seqs_unique {
                     return Ok(None);
                 }
+                if let Some(early) = &mut nat.early {
+                    early.snapshot_suspect |= op.snapshot.is_some_and(|s| s >= c);
+                    for w in &nat.writes[own_writes..] {
+                        if let Some(prev) = nat.versions[w.key as usize].last().filter(|p| p.txn != t) {
+                            early.ww_edges += 1;
+                            early.ww_ranked &= version_rank(prev) < c.saturating_mul(2);
+                        }
+                    }
+                }
                 last_commit = Some(c);
                 nat.commit[t as usize] = Some(c);
                 for w in &mut nat.writes[own_writes..] {
@@ -422,7 +479,7 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
                 key: a.key,
                 value,
                 version: 0,
-                small: small(value),
+                pos: NO_POS,
                 has_version: false,
                 valid: false,
                 rmw: a.write.is_some(),
@@ -473,8 +530,8 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
                     ))
                 }
             }
+            read.pos = hint;
             nat.reads.push(read);
-            nat.read_pos.push(hint);
             if settle_now {
                 let r = nat.reads.len() - 1;
                 let Some(pos) = nat.settle_now(r, last_commit) else {
@@ -483,6 +540,8 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
                 judge.judge(ctx, &mut judged, &mut nat, r, pos);
             }
         }
+        let reads = nat.reads.len() - *nat.read_start.last().expect("pushed for this txn") as usize;
+        nat.max_reads = nat.max_reads.max(reads);
     }
     nat.read_start.push(nat.reads.len() as u32);
     nat.write_start.push(nat.writes.len() as u32);
@@ -551,7 +610,7 @@ impl<'h> Native<'h> {
                 }
                 let i = self.found(r, read.key, v)?;
                 let e = self.versions[read.key as usize][i];
-                if !self.holds(read.key, &e, read.value, read.small) {
+                if !self.holds(read.key, &e, read.value) {
                     return None;
                 }
                 self.reads[r].valid = true;
@@ -565,15 +624,34 @@ impl<'h> Native<'h> {
         Some(pos)
     }
 
+    /// Notes for [`Early`] that version `i` of `key` is a read-modify-write, exactly as
+    /// [`crate::fcw`] would meet it: when settling reads as they are met, versions of a key are
+    /// marked in their order, each the newest of its key when marked.
+    fn note_rmw(&mut self, key: KeyId, i: usize) {
+        let Some(early) = &mut self.early else {
+            return;
+        };
+        let e = self.versions[key as usize][i];
+        debug_assert_eq!(i + 1, self.versions[key as usize].len());
+        let Some(snapshot) = self.snapshot[e.txn as usize] else {
+            return;
+        };
+        let last = &mut early.last_rmw[key as usize];
+        if let Some((p_txn, p_seq, _)) = *last {
+            early.fcw_suspect |= snapshot < p_seq && e.txn != p_txn;
+        }
+        *last = Some((e.txn, e.seq, snapshot));
+    }
+
     /// Counts the write-read and anti-dependency edges of read `r` (if valid), settled at
-    /// [`Native::read_pos`], and whether they go up in rank.
+    /// [`Read::pos`], and whether they go up in rank.
     fn count_read_edges(&mut self, r: usize) {
         let read = self.reads[r];
         if !read.valid {
             return;
         }
         let (mut count, mut ranked) = (self.read_edge_count, self.read_edges_ranked);
-        self.read_edges(&read, self.read_pos[r], |_, from, to| {
+        self.read_edges(&read, read.pos, |_, from, to| {
             count += 1;
             ranked &= from < to;
         });
@@ -615,9 +693,9 @@ impl<'h> Native<'h> {
         }
     }
 
-    /// Whether version `e` of `key` holds `value` (whose small form is `s`), comparing small
-    /// forms when either has one.
-    fn holds(&self, key: KeyId, e: &Entry, value: &Scalar, s: u32) -> bool {
+    /// Whether version `e` of `key` holds `value`, comparing small forms when either has one.
+    fn holds(&self, key: KeyId, e: &Entry, value: &Scalar) -> bool {
+        let s = small(value);
         if s != NOT_SMALL || e.small != NOT_SMALL {
             s == e.small
         } else {
@@ -641,7 +719,7 @@ impl<'h> Native<'h> {
     /// one entry with that number in the list is the one `position` finds, and entries never
     /// move (inferred versions are only appended, and only with numbers no commit reported).
     fn found(&self, r: usize, key: KeyId, seq: u64) -> Option<usize> {
-        let hint = self.read_pos[r] as usize;
+        let hint = self.reads[r].pos as usize;
         if self.seqs_unique && !self.reordered {
             if let Some(e) = self.versions[key as usize].get(hint) {
                 if e.seq == seq {
@@ -772,7 +850,7 @@ impl<'h> Resolver<'h> {
         let v = read.seq()?;
         if let Some(i) = nat.found(r, read.key, v) {
             let e = nat.versions[read.key as usize][i];
-            if nat.holds(read.key, &e, read.value, read.small) {
+            if nat.holds(read.key, &e, read.value) {
                 nat.reads[r].valid = true;
                 return Some(i);
             } else {
@@ -931,7 +1009,7 @@ impl Judge {
     ) {
         let read = nat.reads[r];
         if !read.valid {
-            nat.read_pos[r] = NO_POS;
+            nat.reads[r].pos = NO_POS;
             return;
         }
         let t = read.txn;
@@ -978,7 +1056,7 @@ impl Judge {
                 None => {}
             }
         }
-        nat.read_pos[r] = pos.map_or(NO_POS, |i| i as u32);
+        nat.reads[r].pos = pos.map_or(NO_POS, |i| i as u32);
         if nat.versions[read.key as usize].len() > pos.map_or(0, |p| p + 1) {
             nat.count_read_edges(r);
         } else {
@@ -997,6 +1075,7 @@ impl Judge {
             }
             if let Some(i) = nat.commit[t as usize].and_then(|c| nat.own_position(read.key, pos, t, c)) {
                 nat.versions[read.key as usize][i].rmw = true;
+                nat.note_rmw(read.key, i);
             }
         }
     }
