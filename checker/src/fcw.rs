@@ -18,7 +18,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings)
     for (key, list) in native.versions.iter().enumerate() {
         let mut prev = None;
         for e in list.iter().filter(|e| e.rmw) {
-            let Some(snapshot) = native.snapshot[e.txn as usize] else {
+            let Some(snapshot) = native.snapshot.get(e.txn) else {
                 continue;
             };
             if let Some((p_txn, p_seq, p_snap)) = prev {

@@ -18,6 +18,7 @@ mod graph;
 mod history;
 mod infer;
 mod ring;
+mod seqs;
 mod txns;
 mod versions;
 

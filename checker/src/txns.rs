@@ -28,9 +28,10 @@ pub(crate) enum Status {
 }
 
 /// One client operation, invocation and completion together.
+///
+/// Its report name is not kept here but read from its ops ([`Ctx::name`]): reports are rare,
+/// and without it the record takes 24 bytes rather than 32.
 pub(crate) struct Txn<'h> {
-    /// The name used in reports: the completion's index (the invocation's if it never completed).
-    pub name: u64,
     /// How it ended.
     pub status: Status,
     /// Position of the invocation in the history's ops.
@@ -75,6 +76,9 @@ pub(crate) struct Ctx<'h> {
     /// Per key id, how many write and append micro-ops name it: an upper bound on its
     /// versions, so that version lists are allocated once at their final size.
     pub key_writes: Vec<u32>,
+    /// How many key/value pairs range reads returned, so that with the micro-ops and
+    /// `key_writes` it bounds the reads a check can collect.
+    pub range_pairs: usize,
     /// Crash and recover events with their op positions.
     pub faults: Vec<(u32, Fault)>,
     /// Whether any transaction has a range read, so checks of range reads can skip scanning
@@ -95,13 +99,16 @@ impl<'h> Ctx<'h> {
         let mut ctx = Ctx {
             history,
             txns: Vec::with_capacity(ops.len() / 2),
-            // Room for four micro-ops per transaction (two ops), so that the common history
-            // never regrows this: each regrowth copies it into fresh memory, whose first touch
-            // costs more than the copy, while reserved memory never touched costs nothing.
-            mop_keys: Vec::with_capacity(ops.len() * 2),
+            // Room for six micro-ops per transaction (two ops), so that the common history
+            // never regrows this (four per transaction left no room for a setup transaction
+            // that writes every account): each regrowth copies it into fresh memory, whose
+            // first touch costs more than the copy, while reserved memory never touched costs
+            // nothing.
+            mop_keys: Vec::with_capacity(ops.len() * 3),
             keys: Vec::new(),
             key_ids: KeyIndex::default(),
             key_writes: Vec::new(),
+            range_pairs: 0,
             faults: Vec::new(),
             has_ranges: false,
             any_info: false,
@@ -181,13 +188,13 @@ impl<'h> Ctx<'h> {
             if status == Status::Ok && op.f == Function::Txn {
                 ctx.check_versions_shape(op)?;
             }
-            ctx.push(op.index, status, invoke_pos, pos, body);
+            ctx.push(status, invoke_pos, pos, body);
         }
         let mut dangling = open.into_positions();
         dangling.sort_unstable();
         for invoke_pos in dangling {
             let invoke = &ops[invoke_pos as usize];
-            ctx.push(invoke.index, Status::Info, invoke_pos, ops.len() as u32, invoke);
+            ctx.push(Status::Info, invoke_pos, ops.len() as u32, invoke);
         }
         Ok(ctx)
     }
@@ -227,7 +234,7 @@ impl<'h> Ctx<'h> {
         Ok(())
     }
 
-    fn push(&mut self, name: u64, status: Status, invoke_pos: u32, complete_pos: u32, op: &'h Op) {
+    fn push(&mut self, status: Status, invoke_pos: u32, complete_pos: u32, op: &'h Op) {
         let mop_start = self.mop_keys.len() as u32;
         self.any_info |= status == Status::Info;
         // The packed keys (see [`pack`]) this op's micro-ops interned last, with their ids:
@@ -238,6 +245,7 @@ impl<'h> Ctx<'h> {
             let id = match mop {
                 MicroOp::List(r) => {
                     self.has_ranges = true;
+                    self.range_pairs += r.result.as_ref().map_or(0, Vec::len);
                     for (k, _) in r.result.iter().flatten() {
                         self.intern(k);
                     }
@@ -253,7 +261,6 @@ impl<'h> Ctx<'h> {
             self.mop_keys.push(id);
         }
         self.txns.push(Txn {
-            name,
             status,
             invoke_pos,
             complete_pos,
@@ -300,9 +307,14 @@ impl<'h> Ctx<'h> {
         &self.mop_keys[start..start + txn.mops().len()]
     }
 
-    /// The report name of a txn (`T` followed by its completion index).
+    /// The report name of a txn (`T` followed by its completion index; its invocation's
+    /// index if it never completed).
     pub fn name(&self, t: TxnId) -> u64 {
-        self.txns[t as usize].name
+        let txn = &self.txns[t as usize];
+        let ops = &self.history.ops;
+        ops.get(txn.complete_pos as usize)
+            .unwrap_or(&ops[txn.invoke_pos as usize])
+            .index
     }
 
     /// The txn's last write to `key` (the value it installs), if it wrote the key.

@@ -12,6 +12,7 @@ use crate::anomalies::show;
 use crate::error::Error;
 use crate::graph::{Edge, EdgeKind};
 use crate::history::{KeyRange, MicroOp, Scalar, Version};
+use crate::seqs::OptSeqs;
 use crate::txns::{Ctx, KeyId, Status, TxnId};
 use crate::Findings;
 
@@ -155,10 +156,10 @@ pub(crate) struct Native<'h> {
     seqs_unique: bool,
     /// The commit sequence number of each committed txn (reported, or inferred for
     /// indeterminate ones from reads).
-    pub commit: Vec<Option<u64>>,
+    pub commit: OptSeqs,
     /// Each txn's snapshot as its op reports it, kept with the other per-txn facts so that
     /// later checks need not fetch each op again (a cache miss per txn in a large history).
-    pub snapshot: Vec<Option<u64>>,
+    pub snapshot: OptSeqs,
     /// The most external reads of one committed txn, so that a check that wants txns reading
     /// many keys can tell when none does.
     pub max_reads: usize,
@@ -305,7 +306,7 @@ impl DepGraph for Native<'_> {
     /// Commit order, with a txn that has no commit sequence number placed just after its
     /// snapshot.
     fn rank(&self, t: TxnId) -> u64 {
-        match (self.commit[t as usize], self.snapshot[t as usize]) {
+        match (self.commit.get(t), self.snapshot.get(t)) {
             (Some(c), _) => c.saturating_mul(2),
             (None, Some(s)) => s.saturating_mul(2).saturating_add(1),
             (None, None) => 0,
@@ -366,6 +367,10 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
 /// commit) returns `None`, and the caller runs the two passes instead.
 fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result<Option<Native<'h>>, Error> {
     let n = ctx.txns.len();
+    // Reads and writes are sized from the micro-ops (every micro-op but a write can be a
+    // read, plus each pair a range read returned), never regrown: a regrowth at a million
+    // txns copies tens of MB into fresh memory.
+    let write_mops: usize = ctx.key_writes.iter().map(|&w| w as usize).sum();
     let mut nat = Native {
         committed: vec![false; n],
         info_committed: 0,
@@ -375,9 +380,9 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
             .iter()
             .map(|&w| Vec::with_capacity(w as usize))
             .collect(),
-        reads: Vec::with_capacity(n * 2),
+        reads: Vec::with_capacity(ctx.mop_keys.len().saturating_sub(write_mops) + ctx.range_pairs),
         read_start: Vec::with_capacity(n + 1),
-        writes: Vec::with_capacity(n * 2),
+        writes: Vec::with_capacity(write_mops),
         by_seq: SeqIndex::Dense {
             base: 0,
             slots: Vec::new(),
@@ -387,8 +392,8 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
         read_edge_count: 0,
         read_edges_ranked: true,
         write_start: Vec::with_capacity(n + 1),
-        commit: vec![None; n],
-        snapshot: Vec::with_capacity(n),
+        commit: OptSeqs::absent(n),
+        snapshot: OptSeqs::with_capacity(n),
         max_reads: 0,
         early: settle_now.then(|| Early {
             ww_edges: 0,
@@ -445,7 +450,7 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
                     }
                 }
                 last_commit = Some(c);
-                nat.commit[t as usize] = Some(c);
+                nat.commit.set(t, c);
                 for w in &mut nat.writes[own_writes..] {
                     let list = &mut nat.versions[w.key as usize];
                     w.pos = list.len() as u32;
@@ -455,10 +460,10 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
             (None, true) => findings.add(
                 "version-order",
                 "version-order",
-                vec![txn.name],
+                vec![ctx.name(t)],
                 format!(
                     "T{} committed writes but reported no commit_seq, so its versions are unknown",
-                    txn.name
+                    ctx.name(t)
                 ),
             ),
             (None, false) => {}
@@ -504,10 +509,10 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
                         findings.add(
                             "version-order",
                             "version-mismatch",
-                            vec![txn.name],
+                            vec![ctx.name(t)],
                             format!(
                                 "T{} read {key}={} but reported the key absent",
-                                txn.name,
+                                ctx.name(t),
                                 show(value)
                             ),
                         );
@@ -516,10 +521,10 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
                 Some(Version::Own) => findings.add(
                     "serializability",
                     "internal",
-                    vec![txn.name],
+                    vec![ctx.name(t)],
                     format!(
                         "T{} read {key}={} as its own write, but had not written {key}",
-                        txn.name,
+                        ctx.name(t),
                         show(value)
                     ),
                 ),
@@ -617,7 +622,7 @@ impl<'h> Native<'h> {
                 Some(i)
             }
         };
-        let snapshot = self.snapshot[read.txn as usize].unwrap_or(u64::MAX);
+        let snapshot = self.snapshot.get(read.txn).unwrap_or(u64::MAX);
         if self.reads[r].valid && !settled(snapshot) {
             return None;
         }
@@ -633,7 +638,7 @@ impl<'h> Native<'h> {
         };
         let e = self.versions[key as usize][i];
         debug_assert_eq!(i + 1, self.versions[key as usize].len());
-        let Some(snapshot) = self.snapshot[e.txn as usize] else {
+        let Some(snapshot) = self.snapshot.get(e.txn) else {
             return;
         };
         let last = &mut early.last_rmw[key as usize];
@@ -708,7 +713,7 @@ impl<'h> Native<'h> {
     /// When the reported numbers are unique and none was inferred, every commit is its txn's
     /// own, and the lookup (a cache miss at a million txns) is skipped.
     fn owns(&self, t: TxnId, c: u64) -> bool {
-        (self.seqs_unique && self.info_committed == 0 && self.commit[t as usize] == Some(c))
+        (self.seqs_unique && self.info_committed == 0 && self.commit.get(t) == Some(c))
             || self.by_seq.get(c) == Some(t)
     }
 
@@ -766,7 +771,7 @@ enum SeqIndex {
 
 impl SeqIndex {
     /// Indexes each txn's commit sequence number; the first txn to report a number owns it.
-    fn new(commit: &[Option<u64>]) -> Self {
+    fn new(commit: &OptSeqs) -> Self {
         let commits = || {
             commit
                 .iter()
@@ -895,17 +900,17 @@ impl<'h> Resolver<'h> {
         // values into a false partial-commit.
         let fits = |&&(w, last): &&(u32, bool)| {
             last && ctx.txns[w as usize].status == Status::Info
-                && nat.commit[w as usize].is_none_or(|c| c == v)
-                && nat.snapshot[w as usize].is_none_or(|s| s < v)
+                && nat.commit.get(w).is_none_or(|c| c == v)
+                && nat.snapshot.get(w).is_none_or(|s| s < v)
         };
         let known = writers
             .iter()
             .filter(fits)
-            .find(|&&(w, _)| nat.commit[w as usize] == Some(v));
+            .find(|&&(w, _)| nat.commit.get(w) == Some(v));
         let mut unknown = writers
             .iter()
             .filter(fits)
-            .filter(|&&(w, _)| nat.commit[w as usize].is_none());
+            .filter(|&&(w, _)| nat.commit.get(w).is_none());
         let info = match (known, unknown.next(), unknown.next()) {
             (Some(k), _, _) => Some(k),
             (None, Some(only), None) => Some(only),
@@ -913,8 +918,8 @@ impl<'h> Resolver<'h> {
             (None, None, _) => None,
         };
         if let Some(&(w, _)) = info {
-            if nat.commit[w as usize].is_none() {
-                nat.commit[w as usize] = Some(v);
+            if nat.commit.get(w).is_none() {
+                nat.commit.set(w, v);
                 nat.committed[w as usize] = true;
                 nat.info_committed += 1;
                 let range = nat.write_start[w as usize] as usize..nat.write_start[w as usize + 1] as usize;
@@ -942,7 +947,7 @@ impl<'h> Resolver<'h> {
                      at version {}",
                     show(read.value),
                     ctx.name(w),
-                    nat.commit[w as usize].map_or("unknown".into(), |c| c.to_string())
+                    nat.commit.get(w).map_or("unknown".into(), |c| c.to_string())
                 ),
             );
         } else {
@@ -1013,7 +1018,7 @@ impl Judge {
             return;
         }
         let t = read.txn;
-        let snapshot = nat.snapshot[t as usize].unwrap_or(u64::MAX);
+        let snapshot = nat.snapshot.get(t).unwrap_or(u64::MAX);
         let list = &nat.versions[read.key as usize];
         let newest_at = |p: Option<usize>| {
             p.is_none_or(|p| list[p].seq <= snapshot)
@@ -1073,7 +1078,11 @@ impl Judge {
                 let f = *first;
                 crate::anomalies::lost_update(ctx, findings, f, t, read.key);
             }
-            if let Some(i) = nat.commit[t as usize].and_then(|c| nat.own_position(read.key, pos, t, c)) {
+            if let Some(i) = nat
+                .commit
+                .get(t)
+                .and_then(|c| nat.own_position(read.key, pos, t, c))
+            {
                 nat.versions[read.key as usize][i].rmw = true;
                 nat.note_rmw(read.key, i);
             }
@@ -1170,11 +1179,11 @@ fn range_reads(ctx: &Ctx<'_>, findings: &mut Findings, nat: &mut Native<'_>) {
                         findings.add(
                             "version-order",
                             "stale-read",
-                            vec![txn.name, ctx.name(e.txn)],
+                            vec![ctx.name(t), ctx.name(e.txn)],
                             format!(
                                 "T{}'s range read {} (snapshot {snapshot}) missed {key}, which \
                                  T{} had set to {} at version {}",
-                                txn.name,
+                                ctx.name(t),
                                 range.range,
                                 ctx.name(e.txn),
                                 show(value),
