@@ -14,6 +14,15 @@ pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings)
     let Some(capacity) = ctx.history.meta.as_ref().and_then(|m| m.ring_capacity) else {
         return 0;
     };
+    // Inference that settled reads as it met them checked every committing writer against the
+    // last commits, and kept the failures to count, so nothing is walked unless it saw one.
+    if let Some(early) = native.early.as_ref().filter(|e| !e.ring_suspect) {
+        let conflicts = early
+            .too_old
+            .iter()
+            .filter(|&&(t, s, acked)| !overwritten(ctx, native, t, s, acked));
+        return conflicts.count() as u64;
+    }
     let below = Below::new(&native.commit);
     let mut without_conflict = 0;
     let mut acked_max = 0u64;

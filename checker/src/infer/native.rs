@@ -5,6 +5,8 @@
 //! transaction seen elsewhere). Indeterminate transactions whose writes are read are given the
 //! version the reader reported.
 
+use std::collections::VecDeque;
+
 use rustc_hash::FxHashMap;
 
 use super::{scan_registers, Accesses, DepGraph};
@@ -183,7 +185,20 @@ pub(crate) struct Early {
     /// Whether some committed txn's snapshot was not below its commit: version order must
     /// then walk the commits to report it (numbers increase, or there would be no early facts).
     pub snapshot_suspect: bool,
+    /// The meta line's commit-log capacity, when small enough to keep that many commits, with
+    /// the last `capacity + 1` commits so far, oldest first.
+    ring: Option<(u64, VecDeque<u64>)>,
+    /// Whether some committing writer may have seen more commits between its snapshot and its
+    /// commit than the log holds: the snapshot-too-old check must then walk every txn.
+    pub ring_suspect: bool,
+    /// Failed `snapshot_too_old` txns (with a commit-log capacity given), each with its
+    /// snapshot and the largest commit acknowledged before it.
+    pub too_old: Vec<(TxnId, u64, u64)>,
 }
+
+/// The largest commit-log capacity for which [`Early`] keeps the last commits to check
+/// snapshot-too-old as versions are placed; beyond it the check walks every txn instead.
+const RING_KEPT: u64 = 1 << 16;
 
 impl<'h> Native<'h> {
     /// The external reads of txn `t`.
@@ -371,6 +386,7 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
     // read, plus each pair a range read returned), never regrown: a regrowth at a million
     // txns copies tens of MB into fresh memory.
     let write_mops: usize = ctx.key_writes.iter().map(|&w| w as usize).sum();
+    let ring_capacity = ctx.history.meta.as_ref().and_then(|m| m.ring_capacity);
     let mut nat = Native {
         committed: vec![false; n],
         info_committed: 0,
@@ -401,6 +417,11 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
             last_rmw: vec![None; ctx.keys.len()],
             fcw_suspect: false,
             snapshot_suspect: false,
+            ring: ring_capacity
+                .filter(|&c| c < RING_KEPT)
+                .map(|c| (c, VecDeque::with_capacity(c as usize + 1))),
+            ring_suspect: ring_capacity.is_some_and(|c| c >= RING_KEPT),
+            too_old: Vec::new(),
         }),
     };
     let mut scratch = Accesses::default();
@@ -429,6 +450,14 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
         }
         if txn.status != Status::Ok {
             any_info |= txn.status == Status::Info;
+            if let (Some(early), Some(s)) = (&mut nat.early, txn.op.snapshot) {
+                if ring_capacity.is_some()
+                    && txn.status == Status::Fail
+                    && txn.op.error.as_deref() == Some("snapshot_too_old")
+                {
+                    early.too_old.push((t, s, last_commit.unwrap_or(0)));
+                }
+            }
             continue;
         }
         let op = txn.op;
@@ -442,6 +471,18 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
                 }
                 if let Some(early) = &mut nat.early {
                     early.snapshot_suspect |= op.snapshot.is_some_and(|s| s >= c);
+                    if let Some((capacity, last)) = &mut early.ring {
+                        // More than `capacity` earlier commits above the snapshot: the oldest
+                        // of the last `capacity + 1` (they increase) is above it.
+                        let wrote = nat.writes.len() > own_writes;
+                        early.ring_suspect |= wrote
+                            && last.len() as u64 > *capacity
+                            && op.snapshot.is_some_and(|s| last.front().is_some_and(|&f| f > s));
+                        if last.len() as u64 > *capacity {
+                            last.pop_front();
+                        }
+                        last.push_back(c);
+                    }
                     for w in &nat.writes[own_writes..] {
                         if let Some(prev) = nat.versions[w.key as usize].last().filter(|p| p.txn != t) {
                             early.ww_edges += 1;
