@@ -16,15 +16,15 @@ pub(crate) type TxnId = u32;
 /// The key id given to micro-ops without a single key (range reads).
 pub(crate) const NO_KEY: KeyId = KeyId::MAX;
 
-/// How a client operation ended.
+/// How a client operation ended; the discriminant indexes [`Ctx::outcomes`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Status {
     /// Committed (`ok`).
-    Ok,
+    Ok = 0,
     /// Definitely not committed (`fail`).
-    Fail,
+    Fail = 1,
     /// Outcome unknown (`info`, or never completed).
-    Info,
+    Info = 2,
 }
 
 /// One client operation, invocation and completion together.
@@ -84,9 +84,10 @@ pub(crate) struct Ctx<'h> {
     /// Whether any transaction has a range read, so checks of range reads can skip scanning
     /// every micro-op of histories without them.
     pub has_ranges: bool,
-    /// Whether any transaction's outcome is unknown, so that native inference knows before
-    /// its first pass whether reads can be settled as they are met (see [`crate::infer`]).
-    pub any_info: bool,
+    /// How many transactions ended in each [`Status`] (ok, fail, info), counted as they are
+    /// paired, so that neither the statistics nor native inference (which settles reads as it
+    /// meets them only when no outcome is unknown) walks the transactions again to learn it.
+    pub outcomes: [u64; 3],
 }
 
 impl<'h> Ctx<'h> {
@@ -111,7 +112,7 @@ impl<'h> Ctx<'h> {
             range_pairs: 0,
             faults: Vec::new(),
             has_ranges: false,
-            any_info: false,
+            outcomes: [0; 3],
         };
         let mut open = Open::default();
         let mut last_index: Option<u64> = None;
@@ -236,7 +237,7 @@ impl<'h> Ctx<'h> {
 
     fn push(&mut self, status: Status, invoke_pos: u32, complete_pos: u32, op: &'h Op) {
         let mop_start = self.mop_keys.len() as u32;
-        self.any_info |= status == Status::Info;
+        self.outcomes[status as usize] += 1;
         // The packed keys (see [`pack`]) this op's micro-ops interned last, with their ids:
         // transactions often touch a key twice (read it, then write it), and a repeat found here
         // needs no hashing. No key packs to 0, so 0 marks an empty slot.

@@ -358,7 +358,7 @@ fn reported(v: Option<&Version>, key: &Scalar) -> Option<Version> {
 /// the history is as the engine writes it; on the first sign it is not, that attempt gives up
 /// and the two passes run from the start, so every verdict is the two passes' verdict.
 pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Native<'h>, Error> {
-    if !ctx.any_info {
+    if ctx.outcomes[Status::Info as usize] == 0 {
         let mut early = Findings::default();
         if let Some(nat) = infer(ctx, &mut early, true)? {
             findings.append(early);
