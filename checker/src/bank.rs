@@ -15,13 +15,13 @@ pub(crate) fn check_bank_model(ctx: &Ctx<'_>, findings: &mut Findings) {
         .as_ref()
         .and_then(|m| m.bank.as_ref())
         .map(|b| b.total);
-    for txn in &ctx.txns {
+    for (t, txn) in ctx.txns.iter().enumerate() {
         if txn.status != Status::Ok || txn.op.f != Function::Read {
             continue;
         }
         if let OpValue::Balances(balances) = &txn.op.value {
             let pairs = balances.iter().map(|(k, v)| (k.key_text().to_string(), v));
-            check_balances(findings, txn.name, pairs, &mut total);
+            check_balances(findings, ctx.name(t as TxnId), pairs, &mut total);
         }
     }
 }
@@ -40,7 +40,7 @@ pub(crate) fn check_native(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Fi
                 .or_else(|| ctx.key_ids.get(&Scalar::Str(a.key_text())))
         })
         .collect();
-    if ids.iter().any(Option::is_none) {
+    if ids.iter().any(Option::is_none) || native.max_reads < ids.len() {
         return;
     }
     let mut total = Some(bank.total);

@@ -41,7 +41,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings)
                     continue;
                 };
                 if read.seq().unwrap_or(0) < seq {
-                    let (r, w) = (txn.name, ctx.name(writer));
+                    let (r, w) = (ctx.name(t), ctx.name(writer));
                     let k = ctx.keys[read.key as usize];
                     let seen = read
                         .seq()
@@ -60,7 +60,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings)
                 }
             }
         }
-        if let Some(c) = native.commit[t as usize] {
+        if let Some(c) = native.commit.get(t) {
             for w in native.writes_of(t) {
                 let slot = acked.entry(w.key).or_insert((c, t));
                 if c >= slot.0 {

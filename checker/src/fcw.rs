@@ -8,11 +8,17 @@ use crate::Findings;
 
 /// Walks each key's versions in commit order; a read-modify-write overlaps some earlier one
 /// exactly when its snapshot is below the previous read-modify-write's commit.
+///
+/// When inference settled reads as it met them, it watched the same pairs as they were
+/// marked, and the walk is needed only if it saw an overlap.
 pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings) {
+    if native.early.as_ref().is_some_and(|e| !e.fcw_suspect) {
+        return;
+    }
     for (key, list) in native.versions.iter().enumerate() {
         let mut prev = None;
         for e in list.iter().filter(|e| e.rmw) {
-            let Some(snapshot) = native.snapshot[e.txn as usize] else {
+            let Some(snapshot) = native.snapshot.get(e.txn) else {
                 continue;
             };
             if let Some((p_txn, p_seq, p_snap)) = prev {

@@ -18,6 +18,7 @@ mod graph;
 mod history;
 mod infer;
 mod ring;
+mod seqs;
 mod txns;
 mod versions;
 
@@ -209,13 +210,8 @@ pub fn check(history: &History, options: &CheckOptions) -> Result<Checked, Error
         txns: ctx.txns.len() as u64,
         ..Stats::default()
     };
-    for t in &ctx.txns {
-        match t.status {
-            Status::Ok => stats.committed += 1,
-            Status::Fail => stats.failed += 1,
-            Status::Info => stats.indeterminate += 1,
-        }
-    }
+    [stats.committed, stats.failed, stats.indeterminate] =
+        [Status::Ok, Status::Fail, Status::Info].map(|s| ctx.outcomes[s as usize]);
     stats.crashes = ctx
         .faults
         .iter()

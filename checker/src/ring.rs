@@ -4,6 +4,7 @@
 
 use crate::history::MicroOp;
 use crate::infer::Native;
+use crate::seqs::OptSeqs;
 use crate::txns::{Ctx, Status, TxnId};
 use crate::Findings;
 
@@ -13,6 +14,15 @@ pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings)
     let Some(capacity) = ctx.history.meta.as_ref().and_then(|m| m.ring_capacity) else {
         return 0;
     };
+    // Inference that settled reads as it met them checked every committing writer against the
+    // last commits, and kept the failures to count, so nothing is walked unless it saw one.
+    if let Some(early) = native.early.as_ref().filter(|e| !e.ring_suspect) {
+        let conflicts = early
+            .too_old
+            .iter()
+            .filter(|&&(t, s, acked)| !overwritten(ctx, native, t, s, acked));
+        return conflicts.count() as u64;
+    }
     let below = Below::new(&native.commit);
     let mut without_conflict = 0;
     let mut acked_max = 0u64;
@@ -24,20 +34,20 @@ pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings)
         .all(|w| w[0].complete_pos <= w[1].complete_pos));
     for t in 0..ctx.txns.len() as TxnId {
         let txn = &ctx.txns[t as usize];
-        let snapshot = native.snapshot[t as usize];
-        match (txn.status, snapshot, native.commit[t as usize]) {
+        let snapshot = native.snapshot.get(t);
+        match (txn.status, snapshot, native.commit.get(t)) {
             (Status::Ok, Some(s), Some(c)) if !native.writes_of(t).is_empty() => {
                 let between = below.count(c).saturating_sub(below.count_at_most(s));
                 if between as u64 > capacity {
                     findings.add(
                         "snapshot-too-old",
                         "snapshot-too-old",
-                        vec![txn.name],
+                        vec![ctx.name(t)],
                         format!(
                             "T{} committed at {c} from snapshot {s}, but {between} commits \
                              happened in between, more than the commit log's capacity \
                              {capacity}: it cannot have been validated",
-                            txn.name
+                            ctx.name(t)
                         ),
                     );
                 }
@@ -51,7 +61,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, native: &Native<'_>, findings: &mut Findings)
             _ => {}
         }
         if txn.status == Status::Ok {
-            if let Some(c) = native.commit[t as usize] {
+            if let Some(c) = native.commit.get(t) {
                 acked_max = acked_max.max(c);
             }
         }
@@ -79,23 +89,23 @@ enum Below {
 impl Below {
     /// Indexes the known commit sequence numbers (`None`: a txn without one); compact ones are
     /// counted per number and summed, with no list of them to sort.
-    fn new(commits: &[Option<u64>]) -> Self {
+    fn new(commits: &OptSeqs) -> Self {
         let (mut base, mut max, mut n) = (u64::MAX, 0, 0u64);
-        for &c in commits.iter().flatten() {
+        for c in commits.iter().flatten() {
             base = base.min(c);
             max = max.max(c);
             n += 1;
         }
         let dense = n > 0 && max - base < 4 * n + 1024 && max < u64::MAX && u32::try_from(n).is_ok();
         if !dense {
-            let mut seqs: Vec<u64> = commits.iter().flatten().copied().collect();
+            let mut seqs: Vec<u64> = commits.iter().flatten().collect();
             seqs.sort_unstable();
             return Below::Sorted(seqs);
         }
         // `counts[i + 1]` first counts the numbers equal to `base + i`; summing then makes
         // each entry the count of the numbers below its own.
         let mut counts = vec![0u32; (max - base) as usize + 2];
-        for &c in commits.iter().flatten() {
+        for c in commits.iter().flatten() {
             counts[(c - base) as usize + 1] += 1;
         }
         for i in 1..counts.len() {

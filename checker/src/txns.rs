@@ -16,21 +16,22 @@ pub(crate) type TxnId = u32;
 /// The key id given to micro-ops without a single key (range reads).
 pub(crate) const NO_KEY: KeyId = KeyId::MAX;
 
-/// How a client operation ended.
+/// How a client operation ended; the discriminant indexes [`Ctx::outcomes`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Status {
     /// Committed (`ok`).
-    Ok,
+    Ok = 0,
     /// Definitely not committed (`fail`).
-    Fail,
+    Fail = 1,
     /// Outcome unknown (`info`, or never completed).
-    Info,
+    Info = 2,
 }
 
 /// One client operation, invocation and completion together.
+///
+/// Its report name is not kept here but read from its ops ([`Ctx::name`]): reports are rare,
+/// and without it the record takes 24 bytes rather than 32.
 pub(crate) struct Txn<'h> {
-    /// The name used in reports: the completion's index (the invocation's if it never completed).
-    pub name: u64,
     /// How it ended.
     pub status: Status,
     /// Position of the invocation in the history's ops.
@@ -75,11 +76,18 @@ pub(crate) struct Ctx<'h> {
     /// Per key id, how many write and append micro-ops name it: an upper bound on its
     /// versions, so that version lists are allocated once at their final size.
     pub key_writes: Vec<u32>,
+    /// How many key/value pairs range reads returned, so that with the micro-ops and
+    /// `key_writes` it bounds the reads a check can collect.
+    pub range_pairs: usize,
     /// Crash and recover events with their op positions.
     pub faults: Vec<(u32, Fault)>,
     /// Whether any transaction has a range read, so checks of range reads can skip scanning
     /// every micro-op of histories without them.
     pub has_ranges: bool,
+    /// How many transactions ended in each [`Status`] (ok, fail, info), counted as they are
+    /// paired, so that neither the statistics nor native inference (which settles reads as it
+    /// meets them only when no outcome is unknown) walks the transactions again to learn it.
+    pub outcomes: [u64; 3],
 }
 
 impl<'h> Ctx<'h> {
@@ -92,15 +100,19 @@ impl<'h> Ctx<'h> {
         let mut ctx = Ctx {
             history,
             txns: Vec::with_capacity(ops.len() / 2),
-            // Room for four micro-ops per transaction (two ops), so that the common history
-            // never regrows this: each regrowth copies it into fresh memory, whose first touch
-            // costs more than the copy, while reserved memory never touched costs nothing.
-            mop_keys: Vec::with_capacity(ops.len() * 2),
+            // Room for six micro-ops per transaction (two ops), so that the common history
+            // never regrows this (four per transaction left no room for a setup transaction
+            // that writes every account): each regrowth copies it into fresh memory, whose
+            // first touch costs more than the copy, while reserved memory never touched costs
+            // nothing.
+            mop_keys: Vec::with_capacity(ops.len() * 3),
             keys: Vec::new(),
             key_ids: KeyIndex::default(),
             key_writes: Vec::new(),
+            range_pairs: 0,
             faults: Vec::new(),
             has_ranges: false,
+            outcomes: [0; 3],
         };
         let mut open = Open::default();
         let mut last_index: Option<u64> = None;
@@ -177,13 +189,13 @@ impl<'h> Ctx<'h> {
             if status == Status::Ok && op.f == Function::Txn {
                 ctx.check_versions_shape(op)?;
             }
-            ctx.push(op.index, status, invoke_pos, pos, body);
+            ctx.push(status, invoke_pos, pos, body);
         }
         let mut dangling = open.into_positions();
         dangling.sort_unstable();
         for invoke_pos in dangling {
             let invoke = &ops[invoke_pos as usize];
-            ctx.push(invoke.index, Status::Info, invoke_pos, ops.len() as u32, invoke);
+            ctx.push(Status::Info, invoke_pos, ops.len() as u32, invoke);
         }
         Ok(ctx)
     }
@@ -223,8 +235,9 @@ impl<'h> Ctx<'h> {
         Ok(())
     }
 
-    fn push(&mut self, name: u64, status: Status, invoke_pos: u32, complete_pos: u32, op: &'h Op) {
+    fn push(&mut self, status: Status, invoke_pos: u32, complete_pos: u32, op: &'h Op) {
         let mop_start = self.mop_keys.len() as u32;
+        self.outcomes[status as usize] += 1;
         // The packed keys (see [`pack`]) this op's micro-ops interned last, with their ids:
         // transactions often touch a key twice (read it, then write it), and a repeat found here
         // needs no hashing. No key packs to 0, so 0 marks an empty slot.
@@ -233,6 +246,7 @@ impl<'h> Ctx<'h> {
             let id = match mop {
                 MicroOp::List(r) => {
                     self.has_ranges = true;
+                    self.range_pairs += r.result.as_ref().map_or(0, Vec::len);
                     for (k, _) in r.result.iter().flatten() {
                         self.intern(k);
                     }
@@ -248,7 +262,6 @@ impl<'h> Ctx<'h> {
             self.mop_keys.push(id);
         }
         self.txns.push(Txn {
-            name,
             status,
             invoke_pos,
             complete_pos,
@@ -264,6 +277,7 @@ impl<'h> Ctx<'h> {
 
     /// [`Ctx::intern`] for the `i`th micro-op of an op, looking first among the keys `recent`
     /// holds and recording the key there.
+    #[inline]
     fn intern_near(&mut self, key: &'h Scalar, recent: &mut [(u128, KeyId); RECENT], i: usize) -> KeyId {
         let Some(p) = pack(key) else {
             return self.intern_packed(key, None);
@@ -294,9 +308,14 @@ impl<'h> Ctx<'h> {
         &self.mop_keys[start..start + txn.mops().len()]
     }
 
-    /// The report name of a txn (`T` followed by its completion index).
+    /// The report name of a txn (`T` followed by its completion index; its invocation's
+    /// index if it never completed).
     pub fn name(&self, t: TxnId) -> u64 {
-        self.txns[t as usize].name
+        let txn = &self.txns[t as usize];
+        let ops = &self.history.ops;
+        ops.get(txn.complete_pos as usize)
+            .unwrap_or(&ops[txn.invoke_pos as usize])
+            .index
     }
 
     /// The txn's last write to `key` (the value it installs), if it wrote the key.
@@ -411,6 +430,7 @@ impl PackedTable {
     }
 
     /// The id of packed key `p`, which becomes `next` if it had none.
+    #[inline]
     fn get_or_insert(&mut self, p: u128, next: KeyId) -> KeyId {
         debug_assert_ne!(p, 0, "no key packs to 0");
         if 2 * (self.len + 1) > self.keys.len() {
@@ -433,6 +453,7 @@ impl PackedTable {
     }
 
     /// Doubles the slots (keeping at most half of them taken) and places every key again.
+    #[cold]
     fn grow(&mut self) {
         let slots = (self.keys.len() * 2).max(64);
         let keys = std::mem::replace(&mut self.keys, vec![0; slots]);

@@ -71,11 +71,11 @@ pub(crate) fn list_append(ctx: &Ctx<'_>, findings: &mut Findings) -> Deps {
                         findings.add(
                             "serializability",
                             "internal",
-                            vec![txn.name],
+                            vec![ctx.name(t)],
                             format!(
                                 "T{} read {}={} inconsistent with its own earlier reads and \
                                  appends",
-                                txn.name,
+                                ctx.name(t),
                                 ctx.keys[key as usize],
                                 show_list(list)
                             ),

@@ -5,6 +5,8 @@
 //! transaction seen elsewhere). Indeterminate transactions whose writes are read are given the
 //! version the reader reported.
 
+use std::collections::VecDeque;
+
 use rustc_hash::FxHashMap;
 
 use super::{scan_registers, Accesses, DepGraph};
@@ -12,6 +14,7 @@ use crate::anomalies::show;
 use crate::error::Error;
 use crate::graph::{Edge, EdgeKind};
 use crate::history::{KeyRange, MicroOp, Scalar, Version};
+use crate::seqs::OptSeqs;
 use crate::txns::{Ctx, KeyId, Status, TxnId};
 use crate::Findings;
 
@@ -71,7 +74,8 @@ impl Entry {
 ///
 /// Fields are laid out (the version as a number and a flag rather than an `Option`) so that a
 /// read takes 32 bytes: there are as many reads as micro-ops, and their memory is most of the
-/// check's.
+/// check's. Where its version is in its key's versions is kept here rather than in a list of
+/// its own, so that each read is one record to fill.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Read<'h> {
     /// The reader.
@@ -82,8 +86,10 @@ pub(crate) struct Read<'h> {
     pub value: &'h Scalar,
     /// The version observed, when `has_version` is set.
     version: u64,
-    /// The value's [`small`] form, taken while the micro-op is in cache.
-    small: u32,
+    /// Where the version observed is in its key's versions as judging settled it ([`NO_POS`]
+    /// for the initial state); set for valid reads only. Until judging, where the first pass
+    /// saw a version with the read's sequence number (see [`Native::found`]).
+    pos: u32,
     /// Whether a version was reported (else the read saw the initial state).
     has_version: bool,
     /// Whether the version is consistent with the value (a real, known version).
@@ -127,10 +133,6 @@ pub(crate) struct Native<'h> {
     committed: Vec<bool>,
     /// How many indeterminate txns were found to have committed.
     info_committed: u64,
-    /// Per read, where the version it observed is in its key's versions as judging settled it
-    /// ([`NO_POS`] for the initial state); set for valid reads only. Until judging, where the
-    /// first pass saw a version with the read's sequence number (see [`Native::found`]).
-    read_pos: Vec<u32>,
     /// The predicate anti-dependencies of range reads (rare, so kept as a list).
     pred_edges: Vec<Edge>,
     /// Per key, its installed versions in sequence order.
@@ -156,11 +158,47 @@ pub(crate) struct Native<'h> {
     seqs_unique: bool,
     /// The commit sequence number of each committed txn (reported, or inferred for
     /// indeterminate ones from reads).
-    pub commit: Vec<Option<u64>>,
+    pub commit: OptSeqs,
     /// Each txn's snapshot as its op reports it, kept with the other per-txn facts so that
     /// later checks need not fetch each op again (a cache miss per txn in a large history).
-    pub snapshot: Vec<Option<u64>>,
+    pub snapshot: OptSeqs,
+    /// The most external reads of one committed txn, so that a check that wants txns reading
+    /// many keys can tell when none does.
+    pub max_reads: usize,
+    /// What settling each read as it was met also established (`None` after two passes).
+    pub early: Option<Early>,
 }
+
+/// Facts that settling reads as they are met establishes on the way, while each key's versions
+/// are placed in their final order, sparing later checks a pass over every version or txn.
+pub(crate) struct Early {
+    /// How many write-write edges the versions give, tallied as each version was placed.
+    ww_edges: usize,
+    /// Whether each of those edges goes from a lower to a higher [`DepGraph::rank`].
+    ww_ranked: bool,
+    /// Per key, the last read-modify-write version with a snapshot: its writer, sequence
+    /// number and the writer's snapshot (as [`crate::fcw`] walks them).
+    last_rmw: Vec<Option<(TxnId, u64, u64)>>,
+    /// Whether some read-modify-write's snapshot was below the previous one's commit on its
+    /// key (by another txn): first-committer-wins must then walk the versions to report it.
+    pub fcw_suspect: bool,
+    /// Whether some committed txn's snapshot was not below its commit: version order must
+    /// then walk the commits to report it (numbers increase, or there would be no early facts).
+    pub snapshot_suspect: bool,
+    /// The meta line's commit-log capacity, when small enough to keep that many commits, with
+    /// the last `capacity + 1` commits so far, oldest first.
+    ring: Option<(u64, VecDeque<u64>)>,
+    /// Whether some committing writer may have seen more commits between its snapshot and its
+    /// commit than the log holds: the snapshot-too-old check must then walk every txn.
+    pub ring_suspect: bool,
+    /// Failed `snapshot_too_old` txns (with a commit-log capacity given), each with its
+    /// snapshot and the largest commit acknowledged before it.
+    pub too_old: Vec<(TxnId, u64, u64)>,
+}
+
+/// The largest commit-log capacity for which [`Early`] keeps the last commits to check
+/// snapshot-too-old as versions are placed; beyond it the check walks every txn instead.
+const RING_KEPT: u64 = 1 << 16;
 
 impl<'h> Native<'h> {
     /// The external reads of txn `t`.
@@ -218,9 +256,19 @@ impl<'h> Native<'h> {
     /// Calls `f` with every edge that does not come from a point read: the range reads'
     /// predicate anti-dependencies, then the write-write edges key by key.
     fn other_edges(&self, mut f: impl FnMut(Edge, u64, u64)) {
+        self.pred_edges(&mut f);
+        self.ww_edges(&mut f);
+    }
+
+    /// Calls `f` with each range read's predicate anti-dependencies.
+    fn pred_edges(&self, f: &mut impl FnMut(Edge, u64, u64)) {
         for &e in &self.pred_edges {
             f(e, self.rank(e.from), self.rank(e.to));
         }
+    }
+
+    /// Calls `f` with the write-write edges, key by key.
+    fn ww_edges(&self, f: &mut impl FnMut(Edge, u64, u64)) {
         for (key, list) in self.versions.iter().enumerate() {
             for pair in list.windows(2) {
                 if pair[0].txn != pair[1].txn {
@@ -242,29 +290,38 @@ impl DepGraph for Native<'_> {
     /// anti-dependency edges, read by read, then the range reads' predicate anti-dependencies,
     /// then the write-write edges key by key.
     fn each_edge(&self, mut f: impl FnMut(Edge, u64, u64)) {
-        for (read, &pos) in self.reads.iter().zip(&self.read_pos) {
+        for read in &self.reads {
             if read.valid {
-                self.read_edges(read, pos, &mut f);
+                self.read_edges(read, read.pos, &mut f);
             }
         }
         self.other_edges(f);
     }
 
     /// The read edges were counted and ranked as judging settled each read, while its versions
-    /// were in cache, so only the other edges are visited here.
+    /// were in cache, and when reads were settled as they were met, the write-write edges were
+    /// too, as each version was placed; only the other edges are visited here.
     fn count_ranked(&self) -> (usize, bool) {
         let (mut count, mut ranked) = (self.read_edge_count, self.read_edges_ranked);
-        self.other_edges(|_, from, to| {
+        let mut tally = |_, from, to| {
             count += 1;
             ranked &= from < to;
-        });
+        };
+        self.pred_edges(&mut tally);
+        match &self.early {
+            Some(early) => {
+                count += early.ww_edges;
+                ranked &= early.ww_ranked;
+            }
+            None => self.ww_edges(&mut tally),
+        }
         (count, ranked)
     }
 
     /// Commit order, with a txn that has no commit sequence number placed just after its
     /// snapshot.
     fn rank(&self, t: TxnId) -> u64 {
-        match (self.commit[t as usize], self.snapshot[t as usize]) {
+        match (self.commit.get(t), self.snapshot.get(t)) {
             (Some(c), _) => c.saturating_mul(2),
             (None, Some(s)) => s.saturating_mul(2).saturating_add(1),
             (None, None) => 0,
@@ -294,8 +351,42 @@ fn reported(v: Option<&Version>, key: &Scalar) -> Option<Version> {
 }
 
 /// Infers and verifies native versions; errors only for ops that lack the native fields.
+///
+/// Without indeterminate txns, inference first tries settling each read as its first pass
+/// meets it ([`infer`] with `settle_now`), which saves a second pass that fetches every read's
+/// versions again (a cache miss each in a large history). Settling early is sound only while
+/// the history is as the engine writes it; on the first sign it is not, that attempt gives up
+/// and the two passes run from the start, so every verdict is the two passes' verdict.
 pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Native<'h>, Error> {
+    if ctx.outcomes[Status::Info as usize] == 0 {
+        let mut early = Findings::default();
+        if let Some(nat) = infer(ctx, &mut early, true)? {
+            findings.append(early);
+            return Ok(nat);
+        }
+    }
+    let nat = infer(ctx, findings, false)?;
+    assert!(nat.is_some(), "inference in two passes never gives up");
+    Ok(nat.expect("checked just above"))
+}
+
+/// Infers and verifies native versions in two passes (collect, then settle every read), or,
+/// with `settle_now`, settles each read as soon as it is collected.
+///
+/// A read can be settled at once when what settling looks at can no longer change: while
+/// commit sequence numbers strictly increase in txn order and no txn is indeterminate, every
+/// version a later txn adds has a number above the last commit so far, so a read whose version
+/// and snapshot are at most that number sees its key's versions as they will stay (up to the
+/// one after its own, whose edge is counted once the pass is over). Anything else (a number
+/// out of order, a version not found or holding another value, a snapshot above the last
+/// commit) returns `None`, and the caller runs the two passes instead.
+fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result<Option<Native<'h>>, Error> {
     let n = ctx.txns.len();
+    // Reads and writes are sized from the micro-ops (every micro-op but a write can be a
+    // read, plus each pair a range read returned), never regrown: a regrowth at a million
+    // txns copies tens of MB into fresh memory.
+    let write_mops: usize = ctx.key_writes.iter().map(|&w| w as usize).sum();
+    let ring_capacity = ctx.history.meta.as_ref().and_then(|m| m.ring_capacity);
     let mut nat = Native {
         committed: vec![false; n],
         info_committed: 0,
@@ -305,10 +396,9 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
             .iter()
             .map(|&w| Vec::with_capacity(w as usize))
             .collect(),
-        reads: Vec::with_capacity(n * 2),
-        read_pos: Vec::with_capacity(n * 2),
+        reads: Vec::with_capacity(ctx.mop_keys.len().saturating_sub(write_mops) + ctx.range_pairs),
         read_start: Vec::with_capacity(n + 1),
-        writes: Vec::with_capacity(n * 2),
+        writes: Vec::with_capacity(write_mops),
         by_seq: SeqIndex::Dense {
             base: 0,
             slots: Vec::new(),
@@ -318,12 +408,27 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         read_edge_count: 0,
         read_edges_ranked: true,
         write_start: Vec::with_capacity(n + 1),
-        commit: vec![None; n],
-        snapshot: Vec::with_capacity(n),
+        commit: OptSeqs::absent(n),
+        snapshot: OptSeqs::with_capacity(n),
+        max_reads: 0,
+        early: settle_now.then(|| Early {
+            ww_edges: 0,
+            ww_ranked: true,
+            last_rmw: vec![None; ctx.keys.len()],
+            fcw_suspect: false,
+            snapshot_suspect: false,
+            ring: ring_capacity
+                .filter(|&c| c < RING_KEPT)
+                .map(|c| (c, VecDeque::with_capacity(c as usize + 1))),
+            ring_suspect: ring_capacity.is_some_and(|c| c >= RING_KEPT),
+            too_old: Vec::new(),
+        }),
     };
     let mut scratch = Accesses::default();
     let mut any_info = false;
     let mut last_commit: Option<u64> = None;
+    let mut judge = Judge::default();
+    let mut judged = Findings::default();
     for t in 0..n as TxnId {
         nat.read_start.push(nat.reads.len() as u32);
         nat.write_start.push(nat.writes.len() as u32);
@@ -345,6 +450,14 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         }
         if txn.status != Status::Ok {
             any_info |= txn.status == Status::Info;
+            if let (Some(early), Some(s)) = (&mut nat.early, txn.op.snapshot) {
+                if ring_capacity.is_some()
+                    && txn.status == Status::Fail
+                    && txn.op.error.as_deref() == Some("snapshot_too_old")
+                {
+                    early.too_old.push((t, s, last_commit.unwrap_or(0)));
+                }
+            }
             continue;
         }
         let op = txn.op;
@@ -353,8 +466,32 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         match (op.commit_seq, wrote) {
             (Some(c), _) => {
                 nat.seqs_unique &= last_commit.is_none_or(|l| l < c);
+                if settle_now && !nat.seqs_unique {
+                    return Ok(None);
+                }
+                if let Some(early) = &mut nat.early {
+                    early.snapshot_suspect |= op.snapshot.is_some_and(|s| s >= c);
+                    if let Some((capacity, last)) = &mut early.ring {
+                        // More than `capacity` earlier commits above the snapshot: the oldest
+                        // of the last `capacity + 1` (they increase) is above it.
+                        let wrote = nat.writes.len() > own_writes;
+                        early.ring_suspect |= wrote
+                            && last.len() as u64 > *capacity
+                            && op.snapshot.is_some_and(|s| last.front().is_some_and(|&f| f > s));
+                        if last.len() as u64 > *capacity {
+                            last.pop_front();
+                        }
+                        last.push_back(c);
+                    }
+                    for w in &nat.writes[own_writes..] {
+                        if let Some(prev) = nat.versions[w.key as usize].last().filter(|p| p.txn != t) {
+                            early.ww_edges += 1;
+                            early.ww_ranked &= version_rank(prev) < c.saturating_mul(2);
+                        }
+                    }
+                }
                 last_commit = Some(c);
-                nat.commit[t as usize] = Some(c);
+                nat.commit.set(t, c);
                 for w in &mut nat.writes[own_writes..] {
                     let list = &mut nat.versions[w.key as usize];
                     w.pos = list.len() as u32;
@@ -364,10 +501,10 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
             (None, true) => findings.add(
                 "version-order",
                 "version-order",
-                vec![txn.name],
+                vec![ctx.name(t)],
                 format!(
                     "T{} committed writes but reported no commit_seq, so its versions are unknown",
-                    txn.name
+                    ctx.name(t)
                 ),
             ),
             (None, false) => {}
@@ -388,7 +525,7 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
                 key: a.key,
                 value,
                 version: 0,
-                small: small(value),
+                pos: NO_POS,
                 has_version: false,
                 valid: false,
                 rmw: a.write.is_some(),
@@ -413,10 +550,10 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
                         findings.add(
                             "version-order",
                             "version-mismatch",
-                            vec![txn.name],
+                            vec![ctx.name(t)],
                             format!(
                                 "T{} read {key}={} but reported the key absent",
-                                txn.name,
+                                ctx.name(t),
                                 show(value)
                             ),
                         );
@@ -425,10 +562,10 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
                 Some(Version::Own) => findings.add(
                     "serializability",
                     "internal",
-                    vec![txn.name],
+                    vec![ctx.name(t)],
                     format!(
                         "T{} read {key}={} as its own write, but had not written {key}",
-                        txn.name,
+                        ctx.name(t),
                         show(value)
                     ),
                 ),
@@ -439,16 +576,38 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
                     ))
                 }
             }
+            read.pos = hint;
             nat.reads.push(read);
-            nat.read_pos.push(hint);
+            if settle_now {
+                let r = nat.reads.len() - 1;
+                let Some(pos) = nat.settle_now(r, last_commit) else {
+                    return Ok(None);
+                };
+                judge.judge(ctx, &mut judged, &mut nat, r, pos);
+            }
         }
+        let reads = nat.reads.len() - *nat.read_start.last().expect("pushed for this txn") as usize;
+        nat.max_reads = nat.max_reads.max(reads);
     }
     nat.read_start.push(nat.reads.len() as u32);
     nat.write_start.push(nat.writes.len() as u32);
+    if settle_now {
+        // Every version was placed in order, and every read is settled but for the edges to
+        // versions added after it.
+        debug_assert!(nat
+            .versions
+            .iter()
+            .all(|l| l.windows(2).all(|w| w[0].seq < w[1].seq)));
+        for r in std::mem::take(&mut judge.unfinished) {
+            nat.count_read_edges(r as usize);
+        }
+        findings.append(judged);
+        range_reads(ctx, findings, &mut nat);
+        return Ok(Some(nat));
+    }
     nat.by_seq = SeqIndex::new(&nat.commit);
     nat.reordered = sort_versions(&mut nat.versions);
     let mut resolver = Resolver::default();
-    let mut judge = Judge::default();
     if any_info {
         for r in 0..nat.reads.len() {
             resolver.resolve(ctx, findings, &mut nat, r);
@@ -468,18 +627,83 @@ pub(crate) fn native<'h>(ctx: &Ctx<'h>, findings: &mut Findings) -> Result<Nativ
         // after it is resolved, while its versions are still in cache; what judging finds is
         // reported after everything resolving finds, as if the passes had run one after the
         // other.
-        let mut judged = Findings::default();
         for r in 0..nat.reads.len() {
             let pos = resolver.resolve(ctx, findings, &mut nat, r);
             judge.judge(ctx, &mut judged, &mut nat, r, pos);
         }
         findings.append(judged);
     }
+    for r in std::mem::take(&mut judge.unfinished) {
+        nat.count_read_edges(r as usize);
+    }
     range_reads(ctx, findings, &mut nat);
-    Ok(nat)
+    Ok(Some(nat))
 }
 
 impl<'h> Native<'h> {
+    /// Resolves read `r` as its first pass meets it, when that gives what resolving it after
+    /// the pass would (see [`infer`]): `Some` with where its version is in its key's versions
+    /// (`None` inside for the initial state), or `None` when it cannot be settled yet, or
+    /// resolving it would report something. `last` is the last commit so far.
+    fn settle_now(&mut self, r: usize, last: Option<u64>) -> Option<Option<usize>> {
+        let read = self.reads[r];
+        let settled = |x: u64| last.is_some_and(|l| x <= l);
+        let pos = match read.seq() {
+            None => None,
+            Some(v) => {
+                if !settled(v) {
+                    return None;
+                }
+                let i = self.found(r, read.key, v)?;
+                let e = self.versions[read.key as usize][i];
+                if !self.holds(read.key, &e, read.value) {
+                    return None;
+                }
+                self.reads[r].valid = true;
+                Some(i)
+            }
+        };
+        let snapshot = self.snapshot.get(read.txn).unwrap_or(u64::MAX);
+        if self.reads[r].valid && !settled(snapshot) {
+            return None;
+        }
+        Some(pos)
+    }
+
+    /// Notes for [`Early`] that version `i` of `key` is a read-modify-write, exactly as
+    /// [`crate::fcw`] would meet it: when settling reads as they are met, versions of a key are
+    /// marked in their order, each the newest of its key when marked.
+    fn note_rmw(&mut self, key: KeyId, i: usize) {
+        let Some(early) = &mut self.early else {
+            return;
+        };
+        let e = self.versions[key as usize][i];
+        debug_assert_eq!(i + 1, self.versions[key as usize].len());
+        let Some(snapshot) = self.snapshot.get(e.txn) else {
+            return;
+        };
+        let last = &mut early.last_rmw[key as usize];
+        if let Some((p_txn, p_seq, _)) = *last {
+            early.fcw_suspect |= snapshot < p_seq && e.txn != p_txn;
+        }
+        *last = Some((e.txn, e.seq, snapshot));
+    }
+
+    /// Counts the write-read and anti-dependency edges of read `r` (if valid), settled at
+    /// [`Read::pos`], and whether they go up in rank.
+    fn count_read_edges(&mut self, r: usize) {
+        let read = self.reads[r];
+        if !read.valid {
+            return;
+        }
+        let (mut count, mut ranked) = (self.read_edge_count, self.read_edges_ranked);
+        self.read_edges(&read, read.pos, |_, from, to| {
+            count += 1;
+            ranked &= from < to;
+        });
+        (self.read_edge_count, self.read_edges_ranked) = (count, ranked);
+    }
+
     /// [`Native::position`] of `t`'s own version `c` of `key`, which `t` read at `read`.
     ///
     /// A read-modify-write usually installs the version right after the one it read; when that
@@ -515,9 +739,9 @@ impl<'h> Native<'h> {
         }
     }
 
-    /// Whether version `e` of `key` holds `value` (whose small form is `s`), comparing small
-    /// forms when either has one.
-    fn holds(&self, key: KeyId, e: &Entry, value: &Scalar, s: u32) -> bool {
+    /// Whether version `e` of `key` holds `value`, comparing small forms when either has one.
+    fn holds(&self, key: KeyId, e: &Entry, value: &Scalar) -> bool {
+        let s = small(value);
         if s != NOT_SMALL || e.small != NOT_SMALL {
             s == e.small
         } else {
@@ -530,7 +754,7 @@ impl<'h> Native<'h> {
     /// When the reported numbers are unique and none was inferred, every commit is its txn's
     /// own, and the lookup (a cache miss at a million txns) is skipped.
     fn owns(&self, t: TxnId, c: u64) -> bool {
-        (self.seqs_unique && self.info_committed == 0 && self.commit[t as usize] == Some(c))
+        (self.seqs_unique && self.info_committed == 0 && self.commit.get(t) == Some(c))
             || self.by_seq.get(c) == Some(t)
     }
 
@@ -541,7 +765,7 @@ impl<'h> Native<'h> {
     /// one entry with that number in the list is the one `position` finds, and entries never
     /// move (inferred versions are only appended, and only with numbers no commit reported).
     fn found(&self, r: usize, key: KeyId, seq: u64) -> Option<usize> {
-        let hint = self.read_pos[r] as usize;
+        let hint = self.reads[r].pos as usize;
         if self.seqs_unique && !self.reordered {
             if let Some(e) = self.versions[key as usize].get(hint) {
                 if e.seq == seq {
@@ -588,7 +812,7 @@ enum SeqIndex {
 
 impl SeqIndex {
     /// Indexes each txn's commit sequence number; the first txn to report a number owns it.
-    fn new(commit: &[Option<u64>]) -> Self {
+    fn new(commit: &OptSeqs) -> Self {
         let commits = || {
             commit
                 .iter()
@@ -672,7 +896,7 @@ impl<'h> Resolver<'h> {
         let v = read.seq()?;
         if let Some(i) = nat.found(r, read.key, v) {
             let e = nat.versions[read.key as usize][i];
-            if nat.holds(read.key, &e, read.value, read.small) {
+            if nat.holds(read.key, &e, read.value) {
                 nat.reads[r].valid = true;
                 return Some(i);
             } else {
@@ -717,17 +941,17 @@ impl<'h> Resolver<'h> {
         // values into a false partial-commit.
         let fits = |&&(w, last): &&(u32, bool)| {
             last && ctx.txns[w as usize].status == Status::Info
-                && nat.commit[w as usize].is_none_or(|c| c == v)
-                && nat.snapshot[w as usize].is_none_or(|s| s < v)
+                && nat.commit.get(w).is_none_or(|c| c == v)
+                && nat.snapshot.get(w).is_none_or(|s| s < v)
         };
         let known = writers
             .iter()
             .filter(fits)
-            .find(|&&(w, _)| nat.commit[w as usize] == Some(v));
+            .find(|&&(w, _)| nat.commit.get(w) == Some(v));
         let mut unknown = writers
             .iter()
             .filter(fits)
-            .filter(|&&(w, _)| nat.commit[w as usize].is_none());
+            .filter(|&&(w, _)| nat.commit.get(w).is_none());
         let info = match (known, unknown.next(), unknown.next()) {
             (Some(k), _, _) => Some(k),
             (None, Some(only), None) => Some(only),
@@ -735,8 +959,8 @@ impl<'h> Resolver<'h> {
             (None, None, _) => None,
         };
         if let Some(&(w, _)) = info {
-            if nat.commit[w as usize].is_none() {
-                nat.commit[w as usize] = Some(v);
+            if nat.commit.get(w).is_none() {
+                nat.commit.set(w, v);
                 nat.committed[w as usize] = true;
                 nat.info_committed += 1;
                 let range = nat.write_start[w as usize] as usize..nat.write_start[w as usize + 1] as usize;
@@ -764,7 +988,7 @@ impl<'h> Resolver<'h> {
                      at version {}",
                     show(read.value),
                     ctx.name(w),
-                    nat.commit[w as usize].map_or("unknown".into(), |c| c.to_string())
+                    nat.commit.get(w).map_or("unknown".into(), |c| c.to_string())
                 ),
             );
         } else {
@@ -812,6 +1036,9 @@ fn value_index<'h>(ctx: &Ctx<'h>, nat: &Native<'h>) -> ValueIndex<'h> {
 struct Judge {
     /// Per key, the first read-modify-write txn that read its initial state.
     initial_rmw: FxHashMap<KeyId, TxnId>,
+    /// Reads judged while their key had no version after theirs yet, whose edges are counted
+    /// once every version is in place.
+    unfinished: Vec<u32>,
 }
 
 impl Judge {
@@ -828,11 +1055,11 @@ impl Judge {
     ) {
         let read = nat.reads[r];
         if !read.valid {
-            nat.read_pos[r] = NO_POS;
+            nat.reads[r].pos = NO_POS;
             return;
         }
         let t = read.txn;
-        let snapshot = nat.snapshot[t as usize].unwrap_or(u64::MAX);
+        let snapshot = nat.snapshot.get(t).unwrap_or(u64::MAX);
         let list = &nat.versions[read.key as usize];
         let newest_at = |p: Option<usize>| {
             p.is_none_or(|p| list[p].seq <= snapshot)
@@ -875,13 +1102,12 @@ impl Judge {
                 None => {}
             }
         }
-        nat.read_pos[r] = pos.map_or(NO_POS, |i| i as u32);
-        let (mut count, mut ranked) = (nat.read_edge_count, nat.read_edges_ranked);
-        nat.read_edges(&read, nat.read_pos[r], |_, from, to| {
-            count += 1;
-            ranked &= from < to;
-        });
-        (nat.read_edge_count, nat.read_edges_ranked) = (count, ranked);
+        nat.reads[r].pos = pos.map_or(NO_POS, |i| i as u32);
+        if nat.versions[read.key as usize].len() > pos.map_or(0, |p| p + 1) {
+            nat.count_read_edges(r);
+        } else {
+            self.unfinished.push(r as u32);
+        }
         if read.rmw {
             let first = match pos {
                 Some(i) => &mut nat.versions[read.key as usize][i].rmw_reader,
@@ -893,8 +1119,13 @@ impl Judge {
                 let f = *first;
                 crate::anomalies::lost_update(ctx, findings, f, t, read.key);
             }
-            if let Some(i) = nat.commit[t as usize].and_then(|c| nat.own_position(read.key, pos, t, c)) {
+            if let Some(i) = nat
+                .commit
+                .get(t)
+                .and_then(|c| nat.own_position(read.key, pos, t, c))
+            {
                 nat.versions[read.key as usize][i].rmw = true;
+                nat.note_rmw(read.key, i);
             }
         }
     }
@@ -989,11 +1220,11 @@ fn range_reads(ctx: &Ctx<'_>, findings: &mut Findings, nat: &mut Native<'_>) {
                         findings.add(
                             "version-order",
                             "stale-read",
-                            vec![txn.name, ctx.name(e.txn)],
+                            vec![ctx.name(t), ctx.name(e.txn)],
                             format!(
                                 "T{}'s range read {} (snapshot {snapshot}) missed {key}, which \
                                  T{} had set to {} at version {}",
-                                txn.name,
+                                ctx.name(t),
                                 range.range,
                                 ctx.name(e.txn),
                                 show(value),
