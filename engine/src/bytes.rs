@@ -42,6 +42,12 @@ impl Bytes {
 }
 
 impl Bytes {
+    /// Whether the bytes are held inline (no heap allocation of their own).
+    #[inline]
+    pub fn is_inline(&self) -> bool {
+        matches!(self.0, Repr::Inline { .. })
+    }
+
     /// The bytes as an inline value, if they are short enough: a probe for
     /// lookups that compares by the fast inline path and never allocates.
     #[inline]
@@ -233,8 +239,8 @@ mod tests {
             assert_eq!(hash_of(&b), hash_of(bytes));
             assert_eq!(format!("{b:?}"), format!("{bytes:?}"));
         }
-        assert!(matches!(Bytes::from(short).0, Repr::Inline { .. }));
-        assert!(matches!(Bytes::from(&long[..]).0, Repr::Shared(_)));
+        assert!(Bytes::from(short).is_inline());
+        assert!(!Bytes::from(&long[..]).is_inline());
     }
 
     #[test]
