@@ -7,6 +7,13 @@
 //! Longer byte strings are shared behind a reference count, so cloning a
 //! whole store stays cheap either way.
 //!
+//! A `Bytes` is two words: the shared form is a thin pointer (its length
+//! lives with the bytes), so the inline form has 14 bytes, enough for keys
+//! such as `acct00000042` and for 8-byte numbers. Every table entry, read
+//! set, write set and commit summary holding keys and values is a third
+//! smaller than with three words, which in the transfer benchmark means
+//! fewer cache lines per hash table lookup and per commit log entry.
+//!
 //! Equality, order and hashing are those of the byte slice, whatever the
 //! representation, so a `Bytes` key can be looked up by `&[u8]`.
 
@@ -17,8 +24,8 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
 
-/// The longest byte string kept inline: the rest of a 24-byte value.
-pub const INLINE_CAPACITY: usize = 22;
+/// The longest byte string kept inline: the rest of a 16-byte value.
+pub const INLINE_CAPACITY: usize = 14;
 
 /// Immutable bytes: a key or a value.
 #[derive(Clone)]
@@ -26,8 +33,12 @@ pub struct Bytes(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    Inline { len: u8, buf: [u8; INLINE_CAPACITY] },
-    Shared(Arc<[u8]>),
+    Inline {
+        len: u8,
+        buf: [u8; INLINE_CAPACITY],
+    },
+    /// Behind one more pointer than `Arc<[u8]>` would be, but a thin one.
+    Shared(Arc<Vec<u8>>),
 }
 
 impl Bytes {
@@ -36,12 +47,18 @@ impl Bytes {
     pub fn as_slice(&self) -> &[u8] {
         match &self.0 {
             Repr::Inline { len, buf } => &buf[..usize::from(*len)],
-            Repr::Shared(shared) => shared,
+            Repr::Shared(shared) => shared.as_slice(),
         }
     }
 }
 
 impl Bytes {
+    /// Whether the bytes are held inline (no heap allocation of their own).
+    #[inline]
+    pub fn is_inline(&self) -> bool {
+        matches!(self.0, Repr::Inline { .. })
+    }
+
     /// The bytes as an inline value, if they are short enough: a probe for
     /// lookups that compares by the fast inline path and never allocates.
     #[inline]
@@ -61,7 +78,7 @@ impl From<&[u8]> for Bytes {
             copy_small(&mut buf[..bytes.len()], bytes);
             Bytes(Repr::Inline { len, buf })
         } else {
-            Bytes(Repr::Shared(Arc::from(bytes)))
+            Bytes(Repr::Shared(Arc::new(bytes.to_vec())))
         }
     }
 }
@@ -92,16 +109,15 @@ pub(crate) fn copy_small(dst: &mut [u8], src: &[u8]) {
     }
 }
 
-/// An inline buffer as three big-endian words, whose order is the order
-/// of the buffers' bytes: three integer compares instead of a `memcmp` call.
+/// An inline buffer as two big-endian words, whose order is the order of
+/// the buffers' bytes: two integer compares instead of a `memcmp` call.
 #[inline]
-fn big_endian_words(buf: &[u8; INLINE_CAPACITY]) -> (u64, u64, u64) {
-    let (head, tail) = buf.split_at(16);
+fn big_endian_words(buf: &[u8; INLINE_CAPACITY]) -> (u64, u64) {
+    let (head, tail) = buf.split_at(8);
     let mut last = [0; 8];
     last[..tail.len()].copy_from_slice(tail);
     (
-        u64::from_be_bytes(head[..8].try_into().expect("8 bytes")),
-        u64::from_be_bytes(head[8..].try_into().expect("8 bytes")),
+        u64::from_be_bytes(head.try_into().expect("8 bytes")),
         u64::from_be_bytes(last),
     )
 }
@@ -117,7 +133,7 @@ impl From<Vec<u8>> for Bytes {
         if bytes.len() <= INLINE_CAPACITY {
             Bytes::from(bytes.as_slice())
         } else {
-            Bytes(Repr::Shared(Arc::from(bytes)))
+            Bytes(Repr::Shared(Arc::new(bytes)))
         }
     }
 }
@@ -233,8 +249,8 @@ mod tests {
             assert_eq!(hash_of(&b), hash_of(bytes));
             assert_eq!(format!("{b:?}"), format!("{bytes:?}"));
         }
-        assert!(matches!(Bytes::from(short).0, Repr::Inline { .. }));
-        assert!(matches!(Bytes::from(&long[..]).0, Repr::Shared(_)));
+        assert!(Bytes::from(short).is_inline());
+        assert!(!Bytes::from(&long[..]).is_inline());
     }
 
     #[test]
@@ -312,7 +328,7 @@ mod tests {
 
     #[test]
     fn a_value_is_no_bigger_than_an_option_of_it() {
-        assert_eq!(std::mem::size_of::<Bytes>(), 24);
-        assert_eq!(std::mem::size_of::<Option<Bytes>>(), 24);
+        assert_eq!(std::mem::size_of::<Bytes>(), 16);
+        assert_eq!(std::mem::size_of::<Option<Bytes>>(), 16);
     }
 }

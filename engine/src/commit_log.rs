@@ -26,6 +26,10 @@ const INLINE_KEYS: usize = 2;
 pub struct Summary {
     pub(crate) seq: u64,
     pub(crate) keys: SmallVec<[Bytes; INLINE_KEYS]>,
+    /// Which keys' superseded versions are reclaimed when the summary
+    /// leaves the log (bit i for `keys[i]`; past the 64th, every key's):
+    /// the others are dropped when their key is next written.
+    pub(crate) reclaim: u64,
 }
 
 impl Summary {
@@ -167,6 +171,7 @@ mod tests {
         Summary {
             seq,
             keys: keys.iter().map(|k| Bytes::from(*k)).collect(),
+            reclaim: 0,
         }
     }
 

@@ -305,15 +305,14 @@ impl<S: Storage> Core<S> {
     }
 
     fn apply(&mut self, seq: u64, writes: &KeyMap<Option<Bytes>>) {
-        self.mvcc.apply(seq, writes);
+        let reclaim = self.mvcc.apply(seq, writes, self.mutant());
         let mut keys = SmallVec::new();
         for key in writes.keys() {
             keys.push(key.clone());
         }
-        let summary = Summary { seq, keys };
+        let summary = Summary { seq, keys, reclaim };
         if let Some(evicted) = self.log.push(summary) {
-            self.mvcc
-                .reclaim(&evicted.keys, self.log.horizon(), self.mutant());
+            self.mvcc.evicted(&evicted, self.log.horizon(), self.mutant());
         }
     }
 

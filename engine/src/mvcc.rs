@@ -1,12 +1,32 @@
 //! Multi-version state: a chain of versions per key, snapshot reads, and
 //! reclaiming versions that no snapshot at or above the horizon H can need.
 //!
-//! A snapshot S >= H reads the newest version <= S, so for every key the
-//! chain keeps its newest version <= H and everything newer; older versions
-//! are reclaimed when the commit that made them obsolete leaves the commit
-//! log. A read at S < H that would need a reclaimed version reports
-//! `Reclaimed` (the caller turns it into `SnapshotTooOld`); it never returns
-//! a version other than the newest one <= S.
+//! A snapshot S >= H reads the newest version <= S, so for every key only
+//! its newest version <= H and everything newer are live; older versions
+//! are obsolete. A read at S < H that would need an obsolete version
+//! reports `Reclaimed` (the caller turns it into `SnapshotTooOld`), whether
+//! or not the version is still held; it never returns a version other than
+//! the newest one <= S.
+//!
+//! Obsolete versions are dropped lazily where that costs no memory: when a
+//! key is written, its obsolete versions go first (its entry is in cache
+//! then). Only when the commit that made a version obsolete leaves the
+//! commit log is the key looked up again, and only if keeping that version
+//! would hold memory beyond the key's entry: the version's value lives on
+//! the heap, the chain has spilled to the heap, or the commit deleted the
+//! key (a key whose only version is an obsolete delete is dropped). The
+//! commit's summary says which of its keys need that (see `apply`).
+//!
+//! Memory bound: every key holds at most its live versions plus obsolete
+//! ones in the inline slots its entry has anyway, with values inline; a
+//! chain longer than those slots, or any heap-held value, is cut back to its
+//! live versions when the last commit that lengthened or superseded it
+//! leaves the log. So memory stays bounded by the keys' entries plus the
+//! versions written by the commits in the log.
+//!
+//! Equality and hashing look only at live versions (and count a chain as
+//! pruned when it holds obsolete ones), so whether an obsolete version was
+//! dropped yet never tells two states apart.
 
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
@@ -15,6 +35,7 @@ use std::ops::Bound;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
+use crate::commit_log::Summary;
 use crate::key_map::KeyMap;
 use crate::mutant::Mutant;
 use crate::range::KeyRange;
@@ -22,20 +43,64 @@ use crate::Bytes;
 
 /// Versions of a key kept inline in its hash table entry: in steady state a
 /// key has its current version, plus the one before while the commit that
-/// replaced it is still in the commit log, so most reads and reclaims touch
-/// no memory outside the table. A third inline version would spare the
-/// allocation when a key is written again within the log's window (about
-/// one write in five in the transfer benchmark), but it makes every entry a
-/// third bigger, and in a cache simulation of that benchmark the extra cache
-/// misses outweighed the saved instructions.
-const INLINE_VERSIONS: usize = 2;
+/// replaced it is still in the commit log (or, with lazy pruning, until the
+/// key is next written). The third slot holds a key written again within
+/// the log's window (about one write in five in the transfer benchmark)
+/// without a heap allocation, and so without an eager reclaim when the
+/// commit leaves the log. With two-word `Bytes` an entry is then as big as
+/// it was with two slots and three-word `Bytes`; in the transfer benchmark
+/// it saves about 135 instructions per transfer for about half a cache miss
+/// more (cachegrind, 512 KB last level), and measured a few percent faster.
+const INLINE_VERSIONS: usize = 3;
+
+/// Keys of a commit whose reclaim the summary can mark individually; later
+/// ones are always reclaimed when it leaves the log.
+const MARKED_KEYS: usize = 64;
 
 /// The versions of one key, oldest first. A `None` value is a delete.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Default)]
 struct Chain {
     versions: SmallVec<[(u64, Option<Bytes>); INLINE_VERSIONS]>,
     /// Whether older versions of this key were reclaimed.
     pruned: bool,
+}
+
+impl Chain {
+    /// Where the live versions start at `horizon`: at the newest version
+    /// <= horizon, or at the first if none is.
+    #[inline]
+    fn live_from(&self, horizon: u64) -> usize {
+        self.versions
+            .partition_point(|(seq, _)| *seq <= horizon)
+            .saturating_sub(1)
+    }
+
+    /// The live versions at `horizon`, and whether older ones are gone or
+    /// obsolete: the chain as eager reclaim would have left it.
+    fn live(&self, horizon: u64) -> (&[(u64, Option<Bytes>)], bool) {
+        let from = self.live_from(horizon);
+        (&self.versions[from..], self.pruned || from > 0)
+    }
+
+    /// Drops the versions before index `from`.
+    fn drop_before(&mut self, from: usize) {
+        if from == 0 {
+            return;
+        }
+        if from == 1 {
+            // The common case, one obsolete version: rotated to the end by
+            // swaps and popped, cheaper for a chain of two or three than
+            // `drain`'s general tail move.
+            let versions = self.versions.as_mut_slice();
+            for i in 1..versions.len() {
+                versions.swap(i - 1, i);
+            }
+            self.versions.pop();
+        } else {
+            self.versions.drain(..from);
+        }
+        self.pruned = true;
+    }
 }
 
 /// What a snapshot read found.
@@ -55,7 +120,7 @@ pub enum Lookup {
 /// is several times faster than an ordered map on the commit path; the
 /// ordered set of keys serves range scans, checkpoints and hashing, so
 /// nothing ever depends on the hash map's iteration order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Mvcc {
     keys: FxHashMap<Bytes, Chain>,
     order: BTreeSet<Bytes>,
@@ -63,15 +128,37 @@ pub struct Mvcc {
     /// version was a delete): below it, a key with no version may have had
     /// one that was reclaimed.
     dropped_below: u64,
+    /// H, as the commit log last reported it (see `evicted`).
+    horizon: u64,
 }
+
+impl PartialEq for Mvcc {
+    /// Equal when the same keys have the same live versions (see the
+    /// module doc).
+    fn eq(&self, other: &Self) -> bool {
+        self.horizon == other.horizon
+            && self.dropped_below == other.dropped_below
+            && self.order == other.order
+            && self.keys.len() == other.keys.len()
+            && self.keys.iter().all(|(key, chain)| {
+                other
+                    .keys
+                    .get(key)
+                    .is_some_and(|theirs| chain.live(self.horizon) == theirs.live(other.horizon))
+            })
+    }
+}
+
+impl Eq for Mvcc {}
 
 impl Hash for Mvcc {
     fn hash<H: Hasher>(&self, state: &mut H) {
         for key in &self.order {
             key.hash(state);
-            self.keys[key].hash(state);
+            self.keys[key].live(self.horizon).hash(state);
         }
         self.dropped_below.hash(state);
+        self.horizon.hash(state);
     }
 }
 
@@ -97,18 +184,26 @@ impl Mvcc {
             };
             return (None, lookup);
         };
-        (
-            Some(stored),
-            Self::read_chain(chain, snapshot, self.dropped_below),
-        )
+        (Some(stored), self.read_chain(chain, snapshot))
     }
 
-    fn read_chain(chain: &Chain, snapshot: u64, dropped_below: u64) -> Lookup {
+    fn read_chain(&self, chain: &Chain, snapshot: u64) -> Lookup {
         let at = chain.versions.partition_point(|(seq, _)| *seq <= snapshot);
-        match at.checked_sub(1).map(|i| &chain.versions[i]) {
+        // A snapshot >= H needs no obsolete version, so only an older one
+        // looks for where the live versions start.
+        let from = if snapshot < self.horizon {
+            chain.live_from(self.horizon)
+        } else {
+            0
+        };
+        match at
+            .checked_sub(1)
+            .filter(|&i| i >= from)
+            .map(|i| &chain.versions[i])
+        {
             Some((seq, Some(value))) => Lookup::Found(*seq, value.clone()),
             Some((_, None)) => Lookup::Absent,
-            None if chain.pruned || snapshot < dropped_below => Lookup::Reclaimed,
+            None if chain.pruned || from > 0 || snapshot < self.dropped_below => Lookup::Reclaimed,
             None => Lookup::Absent,
         }
     }
@@ -140,8 +235,7 @@ impl Mvcc {
             if out.len() >= limit {
                 break;
             }
-            let chain = &self.keys[key];
-            match Self::read_chain(chain, snapshot, self.dropped_below) {
+            match self.read_chain(&self.keys[key], snapshot) {
                 Lookup::Found(seq, value) => out.push((key.clone(), seq, value)),
                 Lookup::Absent => {}
                 Lookup::Reclaimed => return None,
@@ -151,61 +245,84 @@ impl Mvcc {
     }
 
     /// Installs the writes of commit `seq`, which must be newer than every
-    /// version present.
-    pub fn apply(&mut self, seq: u64, writes: &KeyMap<Option<Bytes>>) {
-        for (key, value) in writes {
+    /// version present, dropping the written keys' obsolete versions first.
+    ///
+    /// Returns which keys must be reclaimed when the commit leaves the log
+    /// (bit i for the i-th key in key order; keys past the 64th always
+    /// are): a delete, a write that supersedes a value on the heap, and a
+    /// write to a chain spilled to the heap. Under the early-gc mutant every
+    /// key is, so its eager, wrong reclaim is what happens.
+    pub fn apply(&mut self, seq: u64, writes: &KeyMap<Option<Bytes>>, mutant: Option<Mutant>) -> u64 {
+        let horizon = self.horizon;
+        let mut reclaim = 0;
+        for (i, (key, value)) in writes.into_iter().enumerate() {
             // Most commits update existing keys: look up before paying for
             // the owned key an insert needs.
             let chain = match self.keys.get_mut(key) {
                 Some(chain) => chain,
                 None => self.chain_mut(key),
             };
-            if let Some((last, _)) = chain.versions.last() {
-                assert!(*last < seq, "versions of a key are installed in commit order");
-            }
+            let superseded_on_heap = match chain.versions.last() {
+                Some((last, superseded)) => {
+                    assert!(*last < seq, "versions of a key are installed in commit order");
+                    superseded.as_ref().is_some_and(|v| !v.is_inline())
+                }
+                None => false,
+            };
+            chain.drop_before(chain.live_from(horizon));
             chain.versions.push((seq, value.clone()));
+            let eager = value.is_none()
+                || superseded_on_heap
+                || chain.versions.spilled()
+                || mutant == Some(Mutant::EarlyGc);
+            if eager && i < MARKED_KEYS {
+                reclaim |= 1 << i;
+            }
+        }
+        reclaim
+    }
+
+    /// Moves the horizon to `horizon` as commit `evicted` leaves the log,
+    /// and reclaims the obsolete versions of the keys its summary marks
+    /// (see `apply`).
+    pub fn evicted(&mut self, evicted: &Summary, horizon: u64, mutant: Option<Mutant>) {
+        assert!(horizon >= self.horizon, "the horizon never moves back");
+        self.horizon = horizon;
+        for (i, key) in evicted.keys.iter().enumerate() {
+            if i < MARKED_KEYS && evicted.reclaim & (1 << i) == 0 {
+                continue;
+            }
+            self.reclaim(key, horizon, mutant);
         }
     }
 
-    /// Reclaims versions of `keys` that no snapshot >= `horizon` can need.
-    /// Called with the keys of the commit that just left the commit log.
-    pub fn reclaim(&mut self, keys: &[Bytes], horizon: u64, mutant: Option<Mutant>) {
-        for key in keys {
-            let Some(chain) = self.keys.get_mut(key) else {
-                continue;
-            };
-            let versions = chain.versions.as_mut_slice();
-            let at = versions.partition_point(|(seq, _)| *seq <= horizon);
-            // Keep the newest version <= horizon (index at - 1) and all newer.
-            // The early-gc mutant also drops that version whenever a newer one
-            // exists: an off-by-one in the prune boundary.
-            let mut keep_from = at.saturating_sub(1);
-            if mutant == Some(Mutant::EarlyGc) && at < versions.len() {
-                keep_from = at;
+    /// Reclaims the versions of `key` that no snapshot >= `horizon` can
+    /// need, and drops the key if all it has left is an obsolete delete.
+    fn reclaim(&mut self, key: &Bytes, horizon: u64, mutant: Option<Mutant>) {
+        let Some(chain) = self.keys.get_mut(key) else {
+            return;
+        };
+        let at = chain.versions.partition_point(|(seq, _)| *seq <= horizon);
+        // Keep the newest version <= horizon (index at - 1) and all newer.
+        // The early-gc mutant also drops that version whenever a newer one
+        // exists, and forgets that anything was dropped: an off-by-one in
+        // the prune boundary.
+        let mut keep_from = at.saturating_sub(1);
+        if mutant == Some(Mutant::EarlyGc) && at < chain.versions.len() {
+            keep_from = at;
+        }
+        if keep_from > 0 {
+            chain.drop_before(keep_from);
+            chain.pruned = mutant != Some(Mutant::EarlyGc);
+            if chain.versions.spilled() && chain.versions.len() <= INLINE_VERSIONS {
+                chain.versions.shrink_to_fit();
             }
-            if keep_from > 0 {
-                if keep_from == 1 {
-                    // The common case, one obsolete version: rotated to the
-                    // end by swaps and popped, cheaper for a chain of two or
-                    // three than `drain`'s general tail move.
-                    for i in 1..versions.len() {
-                        versions.swap(i - 1, i);
-                    }
-                    chain.versions.pop();
-                } else {
-                    chain.versions.drain(..keep_from);
-                }
-                if chain.versions.spilled() && chain.versions.len() <= INLINE_VERSIONS {
-                    chain.versions.shrink_to_fit();
-                }
-                chain.pruned = mutant != Some(Mutant::EarlyGc);
-            }
-            let only_tombstone = chain.versions.len() == 1 && chain.versions[0].1.is_none();
-            if only_tombstone && chain.versions[0].0 <= horizon {
-                self.keys.remove(key);
-                self.order.remove(key);
-                self.dropped_below = self.dropped_below.max(horizon);
-            }
+        }
+        let only_tombstone = chain.versions.len() == 1 && chain.versions[0].1.is_none();
+        if only_tombstone && chain.versions[0].0 <= horizon {
+            self.keys.remove(key);
+            self.order.remove(key);
+            self.dropped_below = self.dropped_below.max(horizon);
         }
     }
 
@@ -286,6 +403,7 @@ impl Mvcc {
             assert!(self.order.remove(key), "a deleted key was in the key order");
         }
         self.dropped_below = horizon;
+        self.horizon = horizon;
     }
 
     /// The chain of `key`, created empty (and entered in key order) if new.
@@ -307,5 +425,134 @@ impl Mvcc {
     /// The number of versions held, over all keys (for memory-bound tests).
     pub fn version_count(&self) -> usize {
         self.keys.values().map(|c| c.versions.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    /// Applies commit `seq` and returns its summary.
+    fn commit(mvcc: &mut Mvcc, seq: u64, writes: &[(&str, Option<&[u8]>)]) -> Summary {
+        let mut map = KeyMap::new();
+        for (key, value) in writes {
+            map.insert(Bytes::from(*key), value.map(Bytes::from));
+        }
+        let reclaim = mvcc.apply(seq, &map, None);
+        Summary {
+            seq,
+            keys: map.keys().cloned().collect(),
+            reclaim,
+        }
+    }
+
+    fn found(value: &[u8], seq: u64) -> Lookup {
+        Lookup::Found(seq, Bytes::from(value))
+    }
+
+    /// k written at 1 and 2, both commits evicted: v1 is obsolete but,
+    /// inline and superseded by an inline value, still held.
+    fn lazily_pruned() -> Mvcc {
+        let mut mvcc = Mvcc::new();
+        let first = commit(&mut mvcc, 1, &[("k", Some(b"v1"))]);
+        let second = commit(&mut mvcc, 2, &[("k", Some(b"v2"))]);
+        assert_eq!((first.reclaim, second.reclaim), (0, 0));
+        mvcc.evicted(&first, 1, None);
+        mvcc.evicted(&second, 2, None);
+        mvcc
+    }
+
+    #[test]
+    fn an_obsolete_version_still_held_reads_as_reclaimed_below_the_horizon() {
+        let mvcc = lazily_pruned();
+        assert_eq!(mvcc.version_count(), 2, "v1 is kept until k is written");
+        assert_eq!(mvcc.get(b"k", 1).1, Lookup::Reclaimed);
+        assert_eq!(mvcc.get(b"k", 2).1, found(b"v2", 2));
+        assert_eq!(mvcc.get(b"k", 9).1, found(b"v2", 2));
+        let range = KeyRange::between("a", "z");
+        assert_eq!(mvcc.scan(&range, 1, usize::MAX), None);
+        let live = vec![(Bytes::from("k"), 2, Bytes::from("v2"))];
+        assert_eq!(mvcc.scan(&range, 2, usize::MAX), Some(live));
+    }
+
+    #[test]
+    fn a_write_drops_its_keys_obsolete_versions_and_keeps_the_live_ones() {
+        let mut mvcc = lazily_pruned();
+        commit(&mut mvcc, 3, &[("k", Some(b"v3"))]);
+        assert_eq!(mvcc.version_count(), 2, "v1 is gone, v2 is the newest <= H");
+        assert_eq!(mvcc.get(b"k", 2).1, found(b"v2", 2));
+        assert_eq!(mvcc.get(b"k", 1).1, Lookup::Reclaimed);
+        assert_eq!(mvcc.get(b"k", 3).1, found(b"v3", 3));
+    }
+
+    #[test]
+    fn whether_an_obsolete_version_was_dropped_yet_does_not_tell_states_apart() {
+        let lazy = lazily_pruned();
+        let mut eager = Mvcc::new();
+        let mut first = commit(&mut eager, 1, &[("k", Some(b"v1"))]);
+        let mut second = commit(&mut eager, 2, &[("k", Some(b"v2"))]);
+        first.reclaim = u64::MAX;
+        second.reclaim = u64::MAX;
+        eager.evicted(&first, 1, None);
+        eager.evicted(&second, 2, None);
+        assert_eq!(eager.version_count(), 1);
+        assert_eq!(lazy, eager);
+        let hasher = rustc_hash::FxBuildHasher;
+        assert_eq!(hasher.hash_one(&lazy), hasher.hash_one(&eager));
+        let mut other = lazily_pruned();
+        commit(&mut other, 3, &[("j", Some(b"x"))]);
+        assert_ne!(lazy, other);
+    }
+
+    #[test]
+    fn deletes_heap_values_and_spilled_chains_are_reclaimed_when_their_commit_leaves_the_log() {
+        let long = [7u8; 40];
+        let mut mvcc = Mvcc::new();
+        let put = commit(&mut mvcc, 1, &[("a", Some(&long)), ("d", Some(b"x"))]);
+        assert_eq!(put.reclaim, 0, "nothing superseded, inline chains");
+        let supersede = commit(&mut mvcc, 2, &[("a", Some(b"short")), ("d", None)]);
+        assert_eq!(supersede.reclaim, 0b11, "a heap value superseded, a delete");
+        let mut later = Vec::new();
+        let mut spilled = false;
+        while !spilled {
+            let seq = 3 + later.len() as u64;
+            let again = commit(&mut mvcc, seq, &[("a", Some(b"again"))]);
+            spilled = mvcc.keys[&Bytes::from("a")].versions.spilled();
+            let marked = u64::from(spilled);
+            assert_eq!(again.reclaim, marked, "only the write that spills is marked");
+            later.push(again);
+        }
+        mvcc.evicted(&put, 1, None);
+        mvcc.evicted(&supersede, 2, None);
+        assert_eq!(mvcc.key_count(), 1, "d's delete left the log: d is dropped");
+        assert_eq!(mvcc.get(b"d", 1).1, Lookup::Reclaimed);
+        assert_eq!(mvcc.get(b"d", 2).1, Lookup::Absent);
+        assert_eq!(
+            mvcc.version_count(),
+            1 + later.len(),
+            "a's heap value is reclaimed"
+        );
+        for again in &later {
+            mvcc.evicted(again, again.seq, None);
+        }
+        assert_eq!(mvcc.version_count(), 1);
+        assert!(!mvcc.keys[&Bytes::from("a")].versions.spilled(), "back inline");
+    }
+
+    #[test]
+    fn keys_past_the_marked_ones_are_always_reclaimed() {
+        let mut mvcc = Mvcc::new();
+        let keys: Vec<String> = (0..MARKED_KEYS + 2).map(|i| format!("k{i:03}")).collect();
+        let writes = |v: &'static [u8]| -> Vec<(&str, Option<&[u8]>)> {
+            keys.iter().map(|k| (k.as_str(), Some(v))).collect()
+        };
+        let first = commit(&mut mvcc, 1, &writes(b"1"));
+        let second = commit(&mut mvcc, 2, &writes(b"2"));
+        assert_eq!(second.reclaim, 0, "inline values superseded by inline values");
+        mvcc.evicted(&first, 1, None);
+        mvcc.evicted(&second, 2, None);
+        assert_eq!(mvcc.version_count(), MARKED_KEYS * 2 + 2);
     }
 }

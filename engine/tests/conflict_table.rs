@@ -293,7 +293,12 @@ fn reads_of_reclaimed_versions_fail_instead_of_returning_another_version() {
         core.get(&mut old, b"k"),
         Err(Error::SnapshotTooOld { .. })
     ));
-    assert!(core.version_count() <= 3, "old versions were reclaimed");
+    // k's obsolete v1 and v2 may stay in its entry's inline slots until k
+    // is next written (lazy pruning); they are never read.
+    assert!(
+        core.version_count() <= 4,
+        "nothing beyond the inline slots is kept"
+    );
     let mut fresh = core.begin();
     assert_eq!(
         core.get(&mut fresh, b"k").unwrap().value.as_deref(),
