@@ -307,6 +307,12 @@ impl Storage for MemDisk {
 mod tests {
     use super::*;
 
+    /// A disk's hash with a fixed hasher.
+    fn hash(d: &MemDisk) -> u64 {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(d)
+    }
+
     #[test]
     fn only_synced_bytes_survive_a_crash() {
         let mut disk = MemDisk::new();
@@ -346,10 +352,6 @@ mod tests {
 
     #[test]
     fn equality_and_hashing_go_by_content() {
-        use std::hash::{BuildHasher, BuildHasherDefault};
-        let hash = |d: &MemDisk| {
-            BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(d)
-        };
         let mut a = MemDisk::new();
         a.create("f").unwrap();
         a.append("f", b"xy").unwrap();
@@ -372,10 +374,6 @@ mod tests {
 
     #[test]
     fn a_dropped_logs_buffer_is_reused_by_the_next_log_and_is_not_content() {
-        use std::hash::{BuildHasher, BuildHasherDefault};
-        let hash = |d: &MemDisk| {
-            BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(d)
-        };
         let mut disk = MemDisk::new();
         disk.create("log.1").unwrap();
         for _ in 0..1000 {
