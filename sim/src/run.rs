@@ -183,8 +183,6 @@ struct Sim {
     /// `scan_agents` before every step).
     ready: Vec<usize>,
     odds: FaultOdds,
-    /// The accounts' keys.
-    accounts: Vec<Key>,
     stats: Stats,
     now: u64,
     pending_flip: bool,
@@ -281,7 +279,6 @@ impl Sim {
                 bit_flip: decisions::ppm(spec.scenario.faults.bit_flip),
             },
             agents,
-            accounts: agents::account_keys(&spec.scenario),
             stats: Stats::default(),
             now: 0,
             pending_flip: false,
@@ -454,7 +451,6 @@ impl Sim {
             core: self.core.as_mut().expect("open"),
             d: &mut self.d,
             scenario: &self.spec.scenario,
-            accounts: &self.accounts,
             agent: agent.id,
             now: self.now,
         };

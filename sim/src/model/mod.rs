@@ -37,7 +37,7 @@ use checker::{Meta, Verdict};
 use engine::{Options, SyncPolicy};
 use stateright::{Model, Property};
 
-use crate::agents::{self, account, Key, Running};
+use crate::agents::{self, account, Running};
 use crate::scenario::Scenario;
 
 pub use check::{check, Report};
@@ -62,8 +62,6 @@ pub struct OccModel {
     starts: Vec<Start>,
     init: State,
     setup: Running,
-    /// The accounts' keys.
-    accounts: Vec<Key>,
     /// Keys whose versions the sequence-number invariant reads, the
     /// accounts first (the money invariant sums those).
     watched: Vec<String>,
@@ -111,7 +109,6 @@ impl OccModel {
         let total = i64::from(w.accounts) * w.initial_balance as i64;
         OccModel {
             meta: history::meta(&scenario, total),
-            accounts: agents::account_keys(&scenario),
             total,
             config,
             scenario,

@@ -198,7 +198,6 @@ impl OccModel {
                 core: &mut core,
                 d: &mut d,
                 scenario: &self.scenario,
-                accounts: &self.accounts,
                 agent: p as u32,
                 now: 0,
             };
@@ -285,7 +284,6 @@ pub fn setup(scenario: &Scenario, options: &Options) -> (Core<SimDisk>, Running)
 /// Decisions left unforced are 0, so each run extends the prefix with the
 /// zero choices of whatever decisions it goes on to make.
 pub fn enumerate_starts(scenario: &Scenario, core: &Core<SimDisk>) -> Vec<Start> {
-    let accounts = agents::account_keys(scenario);
     let attempt = |prefix: &[u64]| -> Option<Start> {
         let mut core = core.clone();
         let mut d = Decisions::forced(prefix.iter().map(|&v| Choice(Stream::Workload, v)).collect());
@@ -295,7 +293,6 @@ pub fn enumerate_starts(scenario: &Scenario, core: &Core<SimDisk>) -> Vec<Start>
             core: &mut core,
             d: &mut d,
             scenario,
-            accounts: &accounts,
             agent: 0,
             now: 0,
         };
