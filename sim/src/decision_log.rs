@@ -2,11 +2,12 @@
 //!
 //! A long run makes a dozen decisions per transaction, and as `(stream,
 //! value)` pairs of 16 bytes the log of a million transactions is 200 MB of
-//! fresh memory for the kernel to zero. Nearly every value is small, so an
-//! entry is one word: the value shifted left by three bits, with the
-//! stream's number (1 to 5) in the low bits. A value too large for that is
-//! kept aside, and its entry holds its position there, with 0 in the low
-//! bits. The log reads back as the same `Choice`s, in order.
+//! fresh memory for the kernel to zero. Nearly every value is small (an
+//! agent, an account, an amount, a chance in a million), so an entry is 32
+//! bits: the value shifted left by three bits, with the stream's number (1
+//! to 5) in the low bits. A value too large for that is kept aside, and its
+//! entry holds its position there, with 0 in the low bits. The log reads
+//! back as the same `Choice`s, in order.
 
 use crate::decisions::{Choice, Stream};
 
@@ -18,7 +19,7 @@ const WIDE: u64 = 0;
 /// Every decision of a run, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DecisionLog {
-    entries: Vec<u64>,
+    entries: Vec<u32>,
     /// Decisions whose values do not fit an entry.
     wide: Vec<Choice>,
 }
@@ -28,12 +29,15 @@ impl DecisionLog {
     #[inline]
     pub fn push(&mut self, choice: Choice) {
         let Choice(stream, value) = choice;
-        let entry = if value >> (64 - STREAM_BITS) == 0 {
+        let entry = if value >> (32 - STREAM_BITS) == 0 {
             (value << STREAM_BITS) | stream.number()
         } else {
+            let at = self.wide.len() as u64;
+            assert!(at >> (32 - STREAM_BITS) == 0, "fewer than 2^29 wide decisions");
             self.wide.push(choice);
-            ((self.wide.len() as u64 - 1) << STREAM_BITS) | WIDE
+            (at << STREAM_BITS) | WIDE
         };
+        let entry = u32::try_from(entry).expect("an entry fits 32 bits");
         self.entries.push(entry);
     }
 
@@ -56,11 +60,11 @@ impl DecisionLog {
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = Choice> + ExactSizeIterator + '_ {
         self.entries
             .iter()
-            .map(|&entry| match entry & ((1 << STREAM_BITS) - 1) {
+            .map(|&entry| match u64::from(entry) & ((1 << STREAM_BITS) - 1) {
                 WIDE => self.wide[usize::try_from(entry >> STREAM_BITS).expect("an index")],
                 number => Choice(
                     Stream::from_number(number).expect("entries hold stream numbers"),
-                    entry >> STREAM_BITS,
+                    u64::from(entry >> STREAM_BITS),
                 ),
             })
     }
@@ -101,7 +105,12 @@ mod tests {
         #[test]
         fn the_log_reads_back_what_was_pushed(
             choices in prop::collection::vec(
-                (stream(), prop_oneof![0..1000u64, any::<u64>(), (u64::MAX >> 3)..=u64::MAX]),
+                (stream(), prop_oneof![
+                    0..1000u64,
+                    ((1u64 << 29) - 8)..((1u64 << 29) + 8),
+                    any::<u64>(),
+                    (u64::MAX >> 3)..=u64::MAX,
+                ]),
                 0..200,
             )
         ) {
@@ -115,20 +124,22 @@ mod tests {
     }
 
     #[test]
-    fn small_values_take_one_word_and_large_ones_are_kept_aside() {
+    fn small_values_take_one_entry_and_large_ones_are_kept_aside() {
         let mut log = DecisionLog::default();
         log.push(Choice(Stream::Disk, 5));
         log.push(Choice(Stream::Swarm, u64::MAX));
-        log.push(Choice(Stream::Scheduler, (1 << 61) - 1));
-        log.push(Choice(Stream::Workload, 1 << 61));
+        log.push(Choice(Stream::Scheduler, (1 << 29) - 1));
+        log.push(Choice(Stream::Workload, 1 << 29));
+        log.push(Choice(Stream::Faults, 999_999));
         assert_eq!(log.wide.len(), 2);
         assert_eq!(
             log.to_vec(),
             vec![
                 Choice(Stream::Disk, 5),
                 Choice(Stream::Swarm, u64::MAX),
-                Choice(Stream::Scheduler, (1 << 61) - 1),
-                Choice(Stream::Workload, 1 << 61),
+                Choice(Stream::Scheduler, (1 << 29) - 1),
+                Choice(Stream::Workload, 1 << 29),
+                Choice(Stream::Faults, 999_999),
             ]
         );
     }
