@@ -14,6 +14,7 @@ pub mod decisions;
 pub mod disk;
 pub mod explore;
 pub mod html;
+pub mod key_table;
 pub mod model;
 pub mod observed;
 mod panics;

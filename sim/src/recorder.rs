@@ -5,19 +5,18 @@
 //! the checker's op structs (each a few hundred bytes, with its micro-ops
 //! cloned once more for the invoke) costs more to write to memory than the
 //! engine costs to run them. So the recorder keeps one small entry per op
-//! and each micro-op as the transaction observed it (an `Access`, its short
-//! key inline: copying it costs less than interning it), and builds the
-//! `History` (invokes filled in with their micro-ops, reads as `null`) only
-//! when someone asks for it: the checker, a report, a test. What it builds
-//! is exactly the history the ops describe, in index order.
+//! and each micro-op in 24 bytes (its key by number, see `key_table`), and
+//! builds the `History` (invokes filled in with their micro-ops, reads as
+//! `null`) only when someone asks for it: the checker, a report, a test.
+//! What it builds is exactly the history the ops describe, in index order.
 
 use std::ops::Deref;
 use std::sync::OnceLock;
 
 use checker::{Function, History, Meta, MicroOp, Op, OpType, OpValue, Process, ReadValue, Scalar, Version};
 
-use crate::agents::Key;
-use crate::observed::{simple_micro_op, Access, Kind, Observed, ABSENT};
+use crate::key_table::KeyTable;
+use crate::observed::{simple_micro_op, Kind, Observed, ABSENT};
 use crate::trace::Trace;
 
 /// How a transaction ended.
@@ -45,7 +44,9 @@ pub struct Recorder {
     /// The completions, in order.
     completions: Vec<Done>,
     /// The micro-ops of completed transactions, end to end.
-    mops: Vec<Access>,
+    mops: Vec<Recorded>,
+    /// The keys the micro-ops name, by number.
+    keys: KeyTable,
     /// Micro-ops other than integer reads and writes, kept whole.
     others: Vec<(MicroOp, Version)>,
     /// Nemesis events: what happened, when, and its details.
@@ -60,6 +61,17 @@ enum Entry {
     Invoke { process: u32, time: u64 },
     Complete(u32),
     Nemesis(u32),
+}
+
+/// A simple micro-op as the recorder keeps it: an `Access` with its key by
+/// number, in 24 bytes instead of 48. For `Kind::Other`, `value` is the
+/// position in the recorder's others and `key` is unused.
+#[derive(Debug, Clone, Copy)]
+struct Recorded {
+    key: u32,
+    kind: Kind,
+    value: i64,
+    version: u64,
 }
 
 /// A transaction's completion.
@@ -156,14 +168,19 @@ impl Recorder {
                 Kind::Other => {
                     let at = u32::try_from(self.others.len()).expect("micro-ops fit u32");
                     self.others.push(observed.other_at(a).clone());
-                    Access {
-                        key: Key::default(),
+                    Recorded {
+                        key: 0,
                         kind: Kind::Other,
                         value: i64::from(at),
                         version: ABSENT,
                     }
                 }
-                _ => a.clone(),
+                kind => Recorded {
+                    key: self.keys.number(&a.key),
+                    kind,
+                    value: a.value,
+                    version: a.version,
+                },
             };
             self.mops.push(mop);
         }
@@ -193,10 +210,10 @@ impl Recorder {
         index
     }
 
-    fn micro_op(&self, m: &Access) -> (MicroOp, Version) {
+    fn micro_op(&self, m: &Recorded) -> (MicroOp, Version) {
         match m.kind {
             Kind::Other => self.others[usize::try_from(m.value).expect("an index")].clone(),
-            kind => simple_micro_op(Scalar::Str(m.key.clone()), kind, m.value, m.version),
+            kind => simple_micro_op(Scalar::Str(self.keys.key(m.key)), kind, m.value, m.version),
         }
     }
 
@@ -342,7 +359,13 @@ fn invoke_form(m: MicroOp) -> MicroOp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agents::Key;
     use checker::{KeyRange, RangeRead};
+
+    #[test]
+    fn a_recorded_micro_op_takes_24_bytes() {
+        assert_eq!(std::mem::size_of::<Recorded>(), 24);
+    }
 
     fn list(result: Option<Vec<(Scalar, Scalar)>>) -> MicroOp {
         MicroOp::List(Box::new(RangeRead {

@@ -13,6 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use checker::{CheckOptions, Function, Meta, Model, Verdict, Violation};
 use engine::{Core, Error, Mutant, Options, SyncPolicy};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::agents::{self, account, encode, Ctx, Key, Running, Step};
 use crate::decision_log::DecisionLog;
@@ -183,6 +184,8 @@ struct Sim {
     /// `scan_agents` before every step).
     ready: Vec<usize>,
     odds: FaultOdds,
+    /// The workload mix, ready to draw from.
+    mix: Mix,
     stats: Stats,
     now: u64,
     pending_flip: bool,
@@ -273,6 +276,7 @@ impl Sim {
             d,
             trace: Trace::default(),
             ready: Vec::with_capacity(agents.len()),
+            mix: Mix::new(&spec.scenario),
             odds: FaultOdds {
                 crash: decisions::ppm(spec.scenario.faults.crash),
                 fsync_failure: decisions::ppm(spec.scenario.faults.fsync_failure),
@@ -437,7 +441,7 @@ impl Sim {
                 }
                 None => {
                     agent.remaining -= 1;
-                    let kind = pick_workload(&mut self.d, &self.spec.scenario);
+                    let kind = self.mix.pick(&mut self.d);
                     Running::new(kind, self.recorder.invoke(u64::from(agent.id), self.now), 0)
                 }
             };
@@ -667,21 +671,47 @@ fn put(t: &mut Running, key: &str, value: i64) {
     t.ops.write(Key::from(key), value);
 }
 
-/// Draws a workload from the scenario's mix.
-pub fn pick_workload(d: &mut Decisions, scenario: &Scenario) -> Workload {
-    // Read straight from the scenario's map (kinds in their fixed order;
-    // a weight of 0 is never picked): a transaction begins with this draw,
-    // and collecting the mix first would cost more than the draw.
-    let mix = &scenario.workload.mix;
-    let total = mix.values().map(|&w| u64::from(w)).sum();
-    let mut pick = d.choose(Stream::Workload, total);
-    for (&kind, &weight) in mix {
-        if pick < u64::from(weight) {
-            return kind;
-        }
-        pick -= u64::from(weight);
+/// The scenario's workload mix, ready to draw from: the kinds with a
+/// weight above 0, in the mix's fixed order, with their weights. Every
+/// transaction begins with this draw, so the run makes the mix once
+/// rather than walking the scenario's map each time.
+#[derive(Debug, Clone)]
+pub struct Mix {
+    kinds: SmallVec<[(Workload, u64); 8]>,
+    total: u64,
+}
+
+impl Mix {
+    /// The mix of `scenario`.
+    pub fn new(scenario: &Scenario) -> Mix {
+        let kinds: SmallVec<[(Workload, u64); 8]> = scenario
+            .workload
+            .mix
+            .iter()
+            .filter(|&(_, &w)| w > 0)
+            .map(|(&kind, &w)| (kind, u64::from(w)))
+            .collect();
+        let total = kinds.iter().map(|&(_, w)| w).sum();
+        Mix { kinds, total }
     }
-    unreachable!("the pick is below the total weight")
+
+    /// Draws a workload kind by weight (one `Workload` decision).
+    #[inline]
+    pub fn pick(&self, d: &mut Decisions) -> Workload {
+        let mut pick = d.choose(Stream::Workload, self.total);
+        for &(kind, weight) in &self.kinds {
+            if pick < weight {
+                return kind;
+            }
+            pick -= weight;
+        }
+        unreachable!("the pick is below the total weight")
+    }
+}
+
+/// Draws a workload kind by weight from `scenario`'s mix.
+pub fn pick_workload(d: &mut Decisions, scenario: &Scenario) -> Workload {
+    Mix::new(scenario).pick(d)
 }
 
 /// The meta line: model, ring capacity, bank accounts and total.
