@@ -28,7 +28,11 @@ const MAGIC: &[u8; 8] = b"OCCSNAP1";
 pub fn encode(mvcc: &Mvcc, seq: u64) -> Vec<u8> {
     // Sized from the number of keys, which the table knows, rather than
     // the number of live ones, which would take a pass over every chain.
-    let mut out = Vec::with_capacity(64 + mvcc.key_count() * 32);
+    // An entry is 16 bytes of lengths and version plus its key and value;
+    // 64 per key covers short keys and values (a bank account's is about
+    // 40), so the buffer is not copied whole when it outgrows its room at
+    // the end. Room left unused is address space, not memory.
+    let mut out = Vec::with_capacity(64 + mvcc.key_count() * 64);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&seq.to_le_bytes());
     let count_at = out.len();
