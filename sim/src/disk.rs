@@ -152,13 +152,13 @@ fn survive(file: &MemFile, d: &mut Decisions, sector_size: usize) -> (Vec<u8>, b
         } else {
             file.written()
         };
-        return (bytes.to_vec(), false);
+        return (with_room(bytes, file), false);
     }
     let unsynced = &file.written()[durable.len()..];
     if unsynced.is_empty() {
-        return (durable.to_vec(), false);
+        return (with_room(durable, file), false);
     }
-    let mut out = durable.to_vec();
+    let mut out = with_room(durable, file);
     match d.choose(Stream::Disk, 4) {
         0 => (out, false),
         1 => {
@@ -172,6 +172,18 @@ fn survive(file: &MemFile, d: &mut Decisions, sector_size: usize) -> (Vec<u8>, b
         }
         _ => (tear(durable.len(), unsynced, d, sector_size, out), true),
     }
+}
+
+/// A copy of `bytes` (what survives of `file`) with room for the file to
+/// grow as far as it had grown before the crash. The restarted store goes on
+/// appending to its WAL, and a copy of exactly its length would be copied
+/// whole again at every doubling up to the next checkpoint. Room not yet
+/// written is address space, not memory, and is not content (a file's
+/// equality and hash are its bytes).
+fn with_room(bytes: &[u8], file: &MemFile) -> Vec<u8> {
+    let mut out = Vec::with_capacity(file.written().len().max(bytes.len()) * 2);
+    out.extend_from_slice(bytes);
+    out
 }
 
 /// Tears unsynced bytes sector by sector: each sector (aligned to file
