@@ -43,6 +43,8 @@ pub struct Recorder {
     entries: Vec<Entry>,
     /// The completions, in order.
     completions: Vec<Done>,
+    /// The reasons of failed and unknown outcomes, each once.
+    reasons: Vec<&'static str>,
     /// The micro-ops of completed transactions, end to end.
     mops: Vec<Recorded>,
     /// The keys the micro-ops name, by number.
@@ -74,18 +76,27 @@ struct Recorded {
     version: u64,
 }
 
-/// A transaction's completion.
+/// A transaction's completion, in 40 bytes: its process is its invoke's,
+/// and its micro-ops end where the next completion's start.
 #[derive(Debug, Clone)]
 struct Done {
     invoke: u64,
     time: u64,
     /// `NONE` when unknown.
     snapshot: u64,
-    completion: Completion,
-    process: u32,
-    /// Its micro-ops: `mops[start..end]`.
+    /// `NONE` when it committed nothing (or did not commit).
+    commit_seq: u64,
+    /// Its micro-ops start at `mops[start]`.
     start: u32,
-    end: u32,
+    outcome: Outcome,
+}
+
+/// How a transaction ended, its reason by position in `reasons`.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Ok,
+    Fail(u16),
+    Info(u16),
 }
 
 /// The `snapshot` of a completion whose snapshot is unknown.
@@ -184,15 +195,20 @@ impl Recorder {
             };
             self.mops.push(mop);
         }
+        assert!(commit_seq != Some(NONE), "a commit's sequence number is one");
+        let outcome = match *completion {
+            Completion::Ok { .. } => Outcome::Ok,
+            Completion::Fail(reason) => Outcome::Fail(self.reason(reason)),
+            Completion::Info(reason) => Outcome::Info(self.reason(reason)),
+        };
         let at = u32::try_from(self.completions.len()).expect("completions fit u32");
         self.completions.push(Done {
             invoke,
             time,
             snapshot: snapshot.unwrap_or(NONE),
-            completion: completion.clone(),
-            process,
+            commit_seq: commit_seq.unwrap_or(NONE),
             start: u32::try_from(start).expect("micro-ops fit u32"),
-            end: u32::try_from(self.mops.len()).expect("micro-ops fit u32"),
+            outcome,
         });
         self.entries.push(Entry::Complete(at));
         index
@@ -210,6 +226,39 @@ impl Recorder {
         index
     }
 
+    /// The position of `reason` in `reasons` (a run has a handful).
+    fn reason(&mut self, reason: &'static str) -> u16 {
+        let at = match self.reasons.iter().position(|&r| r == reason) {
+            Some(at) => at,
+            None => {
+                self.reasons.push(reason);
+                self.reasons.len() - 1
+            }
+        };
+        u16::try_from(at).expect("fewer than 65,536 distinct reasons")
+    }
+
+    /// The micro-ops of completion `c`.
+    fn mops_of(&self, c: usize) -> &[Recorded] {
+        let end = self
+            .completions
+            .get(c + 1)
+            .map_or(self.mops.len(), |next| next.start as usize);
+        &self.mops[self.completions[c].start as usize..end]
+    }
+
+    /// Completion `c` as the agent reported it.
+    fn completion(&self, c: usize) -> Completion {
+        let d = &self.completions[c];
+        match d.outcome {
+            Outcome::Ok => Completion::Ok {
+                commit_seq: (d.commit_seq != NONE).then_some(d.commit_seq),
+            },
+            Outcome::Fail(r) => Completion::Fail(self.reasons[usize::from(r)]),
+            Outcome::Info(r) => Completion::Info(self.reasons[usize::from(r)]),
+        }
+    }
+
     fn micro_op(&self, m: &Recorded) -> (MicroOp, Version) {
         match m.kind {
             Kind::Other => self.others[usize::try_from(m.value).expect("an index")].clone(),
@@ -225,8 +274,8 @@ impl Recorder {
     /// The history recorded so far, in the checker's native form.
     pub fn history(&self) -> History {
         let mut completion_of = vec![None; self.entries.len()];
-        for d in &self.completions {
-            completion_of[usize::try_from(d.invoke).expect("an index fits memory")] = Some(d);
+        for (c, d) in self.completions.iter().enumerate() {
+            completion_of[usize::try_from(d.invoke).expect("an index fits memory")] = Some(c);
         }
         let mut ops = Vec::with_capacity(self.entries.len());
         for (at, e) in self.entries.iter().enumerate() {
@@ -234,8 +283,8 @@ impl Recorder {
             let op = match *e {
                 Entry::Invoke { process, time } => {
                     let value = match completion_of[at] {
-                        Some(d) => OpValue::Txn(
-                            self.mops[d.start as usize..d.end as usize]
+                        Some(c) => OpValue::Txn(
+                            self.mops_of(c)
                                 .iter()
                                 .map(|m| invoke_form(self.micro_op(m).0))
                                 .collect(),
@@ -253,16 +302,20 @@ impl Recorder {
                     op
                 }
                 Entry::Complete(c) => {
-                    let d = &self.completions[c as usize];
-                    let (mops, versions): (Vec<MicroOp>, Vec<Version>) = self.mops
-                        [d.start as usize..d.end as usize]
-                        .iter()
-                        .map(|m| self.micro_op(m))
-                        .unzip();
-                    let (op_type, commit_seq) = op_type(&d.completion);
+                    let c = c as usize;
+                    let d = &self.completions[c];
+                    let (mops, versions): (Vec<MicroOp>, Vec<Version>) =
+                        self.mops_of(c).iter().map(|m| self.micro_op(m)).unzip();
+                    let completion = self.completion(c);
+                    let (op_type, commit_seq) = op_type(&completion);
+                    let Entry::Invoke { process, .. } =
+                        self.entries[usize::try_from(d.invoke).expect("an index fits memory")]
+                    else {
+                        unreachable!("a completion's invoke is an invoke (asserted when recorded)");
+                    };
                     let mut op = Op::new(
                         index,
-                        Process::Client(u64::from(d.process)),
+                        Process::Client(u64::from(process)),
                         op_type,
                         Function::Txn,
                         OpValue::Txn(mops),
@@ -271,7 +324,7 @@ impl Recorder {
                     op.snapshot = (d.snapshot != NONE).then_some(d.snapshot);
                     op.commit_seq = commit_seq;
                     op.versions = Some(versions);
-                    op.error = match d.completion {
+                    op.error = match completion {
                         Completion::Ok { .. } => None,
                         Completion::Fail(e) | Completion::Info(e) => Some(e.to_owned()),
                     };
@@ -363,8 +416,9 @@ mod tests {
     use checker::{KeyRange, RangeRead};
 
     #[test]
-    fn a_recorded_micro_op_takes_24_bytes() {
+    fn a_recorded_micro_op_takes_24_bytes_and_a_completion_40() {
         assert_eq!(std::mem::size_of::<Recorded>(), 24);
+        assert_eq!(std::mem::size_of::<Done>(), 40);
     }
 
     fn list(result: Option<Vec<(Scalar, Scalar)>>) -> MicroOp {
@@ -455,6 +509,46 @@ mod tests {
             (fail.op_type, fail.error.as_deref()),
             (OpType::Fail, Some("conflict"))
         );
+    }
+
+    /// Outcomes come back with their reasons and commit numbers, and each
+    /// completion with its own micro-ops and process, whatever the order.
+    #[test]
+    fn outcomes_reasons_and_micro_ops_come_back_per_completion() {
+        let mut rec = Recorder::new(true);
+        let mut trace = Trace::default();
+        let mut one = Observed::default();
+        one.read(Key::from("k"), Some(1), Version::Seq(1));
+        let mut two = Observed::default();
+        two.write(Key::from("k"), 2);
+        two.write(Key::from("acct/3"), 4);
+        let completions = [
+            (4, &one, Completion::Info("crash")),
+            (5, &two, Completion::Ok { commit_seq: None }),
+            (6, &Observed::default(), Completion::Fail("conflict")),
+            (7, &two, Completion::Info("crash")),
+            (8, &one, Completion::Ok { commit_seq: Some(9) }),
+        ];
+        let invokes: Vec<u64> = completions.iter().map(|(p, ..)| rec.invoke(*p, 0)).collect();
+        for (i, (p, observed, completion)) in completions.iter().enumerate().rev() {
+            rec.complete(invokes[i], *p, 1, observed, None, completion, &mut trace);
+        }
+        let h = rec.history();
+        for (i, (p, observed, completion)) in completions.iter().enumerate().rev() {
+            let op = &h.ops[completions.len() + (completions.len() - 1 - i)];
+            let (op_type, commit_seq) = op_type(completion);
+            assert_eq!((op.op_type, op.commit_seq), (op_type, commit_seq));
+            assert_eq!(op.process, Process::Client(*p));
+            let error = match completion {
+                Completion::Ok { .. } => None,
+                Completion::Fail(e) | Completion::Info(e) => Some(*e),
+            };
+            assert_eq!(op.error.as_deref(), error);
+            let (mops, versions): (Vec<MicroOp>, Vec<Version>) = observed.micro_ops().unzip();
+            assert_eq!(op.value, OpValue::Txn(mops));
+            assert_eq!(op.versions.as_ref(), Some(&versions));
+        }
+        assert_eq!(rec.reasons, ["crash", "conflict"], "each reason is kept once");
     }
 
     #[test]
