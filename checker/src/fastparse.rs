@@ -40,6 +40,26 @@ fn string_stops(word: u64) -> u64 {
     (quote | backslash | control) & HIGHS
 }
 
+/// Parses an op from the start of `text` when it fills the first line (JSON whitespace
+/// aside), returning it with the length of that line and its newline, or `None` when the line
+/// is not in the subset. Neither whitespace nor strings take a newline here, so the parser
+/// never leaves the line: this finds what [`op`] finds in the trimmed line, without searching
+/// for the line's end first.
+pub(crate) fn op_line(text: &str) -> Option<(Op, usize)> {
+    let mut p = Parser {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+    };
+    let op = p.op()?;
+    p.ws();
+    match p.bytes.get(p.at) {
+        None => Some((op, p.at)),
+        Some(b'\n') => Some((op, p.at + 1)),
+        Some(_) => None,
+    }
+}
+
 /// A cursor over the line.
 struct Parser<'a> {
     text: &'a str,
@@ -48,9 +68,10 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    /// Skips JSON whitespace.
+    /// Skips JSON whitespace other than newlines, which end the line (see [`op_line`]; a
+    /// line given to [`op`] has none).
     fn ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+        while let Some(b' ' | b'\t' | b'\r') = self.bytes.get(self.at) {
             self.at += 1;
         }
     }

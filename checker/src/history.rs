@@ -1128,8 +1128,21 @@ pub fn parse_str(text: &str) -> Result<History, Error> {
         .history
         .ops
         .reserve((newlines(text) + 1).min(text.len() / MIN_OP_LINE));
-    for (i, line) in text.lines().enumerate() {
-        parser.line(i + 1, line)?;
+    // Line by line as `str::lines` splits them (a `\r` before the newline is trimmed with
+    // the rest of the line's whitespace), but an op line the fast parser takes is split off
+    // by that parser, so only other lines cost a search for their end.
+    let mut rest = text;
+    let mut number = 0;
+    while !rest.is_empty() {
+        number += 1;
+        if let Some((op, len)) = crate::fastparse::op_line(rest) {
+            parser.op(op);
+            rest = &rest[len..];
+            continue;
+        }
+        let (line, next) = rest.split_once('\n').unwrap_or((rest, ""));
+        parser.line(number, line)?;
+        rest = next;
     }
     Ok(parser.history)
 }
@@ -1197,14 +1210,19 @@ struct LineParser {
 }
 
 impl LineParser {
+    /// Adds an op the fast parser read.
+    fn op(&mut self, op: Op) {
+        self.seen_entry = true;
+        self.history.ops.push(op);
+    }
+
     fn line(&mut self, number: usize, line: &str) -> Result<(), Error> {
         let line = line.trim();
         if line.is_empty() {
             return Ok(());
         }
         if let Some(op) = crate::fastparse::op(line) {
-            self.seen_entry = true;
-            self.history.ops.push(op);
+            self.op(op);
             return Ok(());
         }
         let mut d = serde_json::Deserializer::from_str(line);
@@ -1225,7 +1243,46 @@ impl LineParser {
 
 #[cfg(test)]
 mod tests {
-    use super::newlines;
+    use super::{newlines, parse_str, History, LineParser};
+
+    /// Parses JSON Lines the plain way: every line split off by `str::lines`, then parsed.
+    fn parse_by_lines(text: &str) -> Result<History, String> {
+        let mut parser = LineParser::default();
+        for (i, line) in text.lines().enumerate() {
+            parser.line(i + 1, line).map_err(|e| e.to_string())?;
+        }
+        Ok(parser.history)
+    }
+
+    /// Letting the fast parser split off the lines it reads gives the plain way's history or
+    /// error, whatever the line endings, surrounding whitespace, blank lines, or an op broken
+    /// over two lines or two ops on one.
+    #[test]
+    fn fast_lines_split_as_str_lines_does() {
+        let a = r#"{"index":1,"process":0,"type":"invoke","f":"txn","value":[["r","x",null]]}"#;
+        let b = r#"{"index":2,"process":0,"type":"ok","f":"txn","value":[["r","x",1]]}"#;
+        let broken = r#"{"index":2,"process":0,"type":"ok",
+"f":"txn","value":null}"#;
+        let texts = [
+            format!("{a}\n{b}\n"),
+            format!("{a}\r\n{b}"),
+            format!("{a} \t\n\n{b}\r"),
+            format!("  {a}\n{b}\u{a0}\n"),
+            format!("{a}\n\r\n{b}\n\n"),
+            format!("{a}\r\r\n{b}"),
+            format!("{a}\n{broken}\n"),
+            format!("{a}{b}\n"),
+            format!("{a}\n{b} x\n"),
+            format!("\n\n{a}"),
+        ];
+        for text in texts {
+            assert_eq!(
+                parse_str(&text).map_err(|e| e.to_string()),
+                parse_by_lines(&text),
+                "{text:?}"
+            );
+        }
+    }
 
     /// The chunked count agrees with a plain one, for texts of only newlines (a full chunk's
     /// tally is 255, the most a byte holds) and for newlines across chunk boundaries.
