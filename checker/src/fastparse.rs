@@ -23,6 +23,43 @@ pub(crate) fn op(line: &str) -> Option<Op> {
     (p.at == p.bytes.len()).then_some(op)
 }
 
+/// The most digits [`Parser::uint`] reads: every 19-digit number fits in a u64.
+const MAX_DIGITS: usize = 19;
+
+/// The bytes of `word` (eight string bytes, little-endian) that end a plain string or make it
+/// one the fast parser leaves to serde: the high bit of each byte that is `"`, `\\` or a
+/// control character, and possibly of bytes after the first such one (borrows run upward),
+/// so only the lowest set bit is exact.
+fn string_stops(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
+    let quote = zero_in(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_in(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word;
+    (quote | backslash | control) & HIGHS
+}
+
+/// Parses an op from the start of `text` when it fills the first line (JSON whitespace
+/// aside), returning it with the length of that line and its newline, or `None` when the line
+/// is not in the subset. Neither whitespace nor strings take a newline here, so the parser
+/// never leaves the line: this finds what [`op`] finds in the trimmed line, without searching
+/// for the line's end first.
+pub(crate) fn op_line(text: &str) -> Option<(Op, usize)> {
+    let mut p = Parser {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+    };
+    let op = p.op()?;
+    p.ws();
+    match p.bytes.get(p.at) {
+        None => Some((op, p.at)),
+        Some(b'\n') => Some((op, p.at + 1)),
+        Some(_) => None,
+    }
+}
+
 /// A cursor over the line.
 struct Parser<'a> {
     text: &'a str,
@@ -31,9 +68,10 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    /// Skips JSON whitespace.
+    /// Skips JSON whitespace other than newlines, which end the line (see [`op_line`]; a
+    /// line given to [`op`] has none).
     fn ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+        while let Some(b' ' | b'\t' | b'\r') = self.bytes.get(self.at) {
             self.at += 1;
         }
     }
@@ -62,6 +100,17 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.at;
+        // Eight bytes at a time while eight remain, then byte by byte: most strings here
+        // (field names, keys) end within the first word.
+        while let Some(word) = self.bytes.get(self.at..self.at + 8) {
+            let word = u64::from_le_bytes(word.try_into().ok()?);
+            let stops = string_stops(word);
+            if stops != 0 {
+                self.at += (stops.trailing_zeros() / 8) as usize;
+                break;
+            }
+            self.at += 8;
+        }
         loop {
             match *self.bytes.get(self.at)? {
                 b'"' => break,
@@ -74,17 +123,23 @@ impl<'a> Parser<'a> {
         Some(s)
     }
 
-    /// A non-negative integer without leading zeros, exponent or fraction, that fits in a u64.
+    /// A non-negative integer without leading zeros, exponent or fraction, of at most
+    /// [`MAX_DIGITS`] digits (so it fits in a u64 without overflow checks on each digit;
+    /// longer numbers go to the serde parser).
     fn uint(&mut self) -> Option<u64> {
         self.ws();
         let start = self.at;
         let mut v: u64 = 0;
-        while let Some(&d @ b'0'..=b'9') = self.bytes.get(self.at) {
-            v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+        while let Some(&d) = self.bytes.get(self.at) {
+            let d = d.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
             self.at += 1;
         }
         let len = self.at - start;
-        if len == 0 || (len > 1 && self.bytes[start] == b'0') {
+        if len == 0 || len > MAX_DIGITS || (len > 1 && self.bytes[start] == b'0') {
             return None;
         }
         match self.bytes.get(self.at) {
@@ -253,5 +308,88 @@ impl<'a> Parser<'a> {
         op.versions = versions.flatten();
         op.error = error.flatten();
         Some(op)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{op, string_stops};
+    use crate::history::{MicroOp, Scalar};
+
+    /// The position of the first byte that ends a plain string or rules it out.
+    fn first_stop(bytes: &[u8]) -> Option<usize> {
+        bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+    }
+
+    /// The lowest byte [`string_stops`] marks is exactly the first stop, for words of plain,
+    /// UTF-8 and stop bytes at every position, and for pseudo-random words.
+    #[test]
+    fn string_stops_marks_the_first_stop_exactly() {
+        let bytes = [
+            b'a', b'~', b' ', b'!', b'#', b'[', b']', 0x7f, 0x80, 0xc3, 0xff, b'"', b'\\', 0, 0x1f, b'\n',
+        ];
+        let mut words: Vec<[u8; 8]> = Vec::new();
+        for &a in &bytes {
+            for &b in &bytes {
+                for at in 0..8 {
+                    let mut w = [a; 8];
+                    w[at] = b;
+                    words.push(w);
+                    w[(at + 3) % 8] = b'"';
+                    words.push(w);
+                }
+            }
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            words.push(x.to_le_bytes());
+        }
+        for w in words {
+            let stops = string_stops(u64::from_le_bytes(w));
+            let got = (stops != 0).then(|| (stops.trailing_zeros() / 8) as usize);
+            assert_eq!(got, first_stop(&w), "{w:?}");
+        }
+    }
+
+    /// A key of each length up to past two words parses to itself; with an escape or a
+    /// control character at any position the line is left to the serde parser.
+    #[test]
+    fn keys_of_every_length_parse_exactly() {
+        let line = |key: &str| {
+            format!(r#"{{"index":1,"process":0,"type":"invoke","f":"txn","value":[["r","{key}",null]]}}"#)
+        };
+        let text = "acct/0123456789\u{e9}abcdefgh";
+        for (n, _) in text.char_indices() {
+            let key = &text[..n];
+            let parsed = op(&line(key)).expect("a plain key is in the subset");
+            match &parsed.mops()[0] {
+                MicroOp::Read { key: k, .. } => assert_eq!(*k, Scalar::from(key)),
+                other => panic!("{other:?}"),
+            }
+            for stop in ["\\n", "\\\"", "\n", "\u{1}"] {
+                let odd = format!("{key}{stop}{}", &text[n..]);
+                assert!(op(&line(&odd)).is_none(), "{odd:?}");
+            }
+        }
+    }
+
+    /// Numbers of up to 19 digits parse; longer ones, even those that fit in a u64, are left
+    /// to the serde parser.
+    #[test]
+    fn long_numbers_are_left_to_serde() {
+        let line = |index: &str| {
+            format!(r#"{{"index":{index},"process":0,"type":"invoke","f":"txn","value":null}}"#)
+        };
+        assert_eq!(
+            op(&line("9999999999999999999")).map(|o| o.index),
+            Some(9_999_999_999_999_999_999)
+        );
+        assert!(op(&line("18446744073709551615")).is_none());
+        assert!(op(&line("99999999999999999999")).is_none());
+        assert!(op(&line("01")).is_none());
+        assert_eq!(op(&line("0")).map(|o| o.index), Some(0));
     }
 }

@@ -17,6 +17,7 @@ mod fcw;
 mod graph;
 mod history;
 mod infer;
+mod prefetch;
 mod ring;
 mod seqs;
 mod txns;

@@ -8,6 +8,7 @@ use rustc_hash::FxHashMap;
 
 use crate::error::Error;
 use crate::history::{Function, History, MicroOp, Op, OpType, OpValue, Process, Scalar};
+use crate::prefetch::{prefetch, prefetch_slice, AHEAD, PREFETCHED_BYTES, PREFETCHED_KEYS};
 
 /// Dense id of an interned key.
 pub(crate) type KeyId = u32;
@@ -117,6 +118,7 @@ impl<'h> Ctx<'h> {
         let mut open = Open::default();
         let mut last_index: Option<u64> = None;
         for (pos, op) in ops.iter().enumerate() {
+            ctx.prefetch_ahead(ops, pos);
             if last_index.is_some_and(|l| op.index <= l) {
                 return Err(Error::op(
                     op.index,
@@ -198,6 +200,24 @@ impl<'h> Ctx<'h> {
             ctx.push(Status::Info, invoke_pos, ops.len() as u32, invoke);
         }
         Ok(ctx)
+    }
+
+    /// Asks the CPU for what pairing and interning will need of ops a little ahead of `pos`
+    /// (see [`crate::prefetch`]), in two stages since the first brings the second's keys: the
+    /// micro-ops of op `pos + 2 * AHEAD`, and if op `pos + AHEAD` is a completion (whose keys
+    /// are interned, while an invocation's usually are not), the key table slot where each of
+    /// its keys' probes starts.
+    fn prefetch_ahead(&self, ops: &[Op], pos: usize) {
+        if let Some(op) = ops.get(pos + 2 * AHEAD) {
+            prefetch_slice(op.mops(), PREFETCHED_BYTES);
+        }
+        if let Some(op) = ops.get(pos + AHEAD).filter(|op| op.op_type != OpType::Invoke) {
+            for key in op.mops().iter().take(PREFETCHED_KEYS).filter_map(MicroOp::key) {
+                if let Some(p) = pack(key) {
+                    self.key_ids.packed.prefetch(p);
+                }
+            }
+        }
     }
 
     /// Records a nemesis op; crash and recover completions are the events durability uses.
@@ -308,6 +328,17 @@ impl<'h> Ctx<'h> {
         &self.mop_keys[start..start + txn.mops().len()]
     }
 
+    /// [`Ctx::keys_of`] found from where the txn's keys and the next txn's start, without
+    /// reading the txn's op (which may not be in cache yet).
+    pub fn keys_ahead(&self, t: TxnId) -> &[KeyId] {
+        let start = self.txns[t as usize].mop_start as usize;
+        let end = self
+            .txns
+            .get(t as usize + 1)
+            .map_or(self.mop_keys.len(), |next| next.mop_start as usize);
+        &self.mop_keys[start..end]
+    }
+
     /// The report name of a txn (`T` followed by its completion index; its invocation's
     /// index if it never completed).
     pub fn name(&self, t: TxnId) -> u64 {
@@ -411,6 +442,15 @@ impl PackedTable {
         let folded = (p as u64) ^ ((p >> 64) as u64).rotate_left(29);
         let bits = self.keys.len().trailing_zeros();
         (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+    }
+
+    /// Asks the CPU for the slot where a probe for `p` starts (see [`crate::prefetch`]).
+    fn prefetch(&self, p: u128) {
+        if !self.keys.is_empty() {
+            let i = self.home(p);
+            prefetch(&self.keys[i]);
+            prefetch(&self.ids[i]);
+        }
     }
 
     /// The id of packed key `p`, if it has one.

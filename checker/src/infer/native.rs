@@ -13,7 +13,8 @@ use super::{scan_registers, Accesses, DepGraph};
 use crate::anomalies::show;
 use crate::error::Error;
 use crate::graph::{Edge, EdgeKind};
-use crate::history::{KeyRange, MicroOp, Scalar, Version};
+use crate::history::{KeyRange, MicroOp, Op, Scalar, Version};
+use crate::prefetch::{prefetch, prefetch_slice, AHEAD, PREFETCHED_BYTES, PREFETCHED_KEYS};
 use crate::seqs::OptSeqs;
 use crate::txns::{Ctx, KeyId, Status, TxnId};
 use crate::Findings;
@@ -430,6 +431,7 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
     let mut judge = Judge::default();
     let mut judged = Findings::default();
     for t in 0..n as TxnId {
+        nat.prefetch_ahead(ctx, t);
         nat.read_start.push(nat.reads.len() as u32);
         nat.write_start.push(nat.writes.len() as u32);
         let txn = &ctx.txns[t as usize];
@@ -641,6 +643,47 @@ fn infer<'h>(ctx: &Ctx<'h>, findings: &mut Findings, settle_now: bool) -> Result
 }
 
 impl<'h> Native<'h> {
+    /// Asks the CPU for what inference will need of txns a little ahead of `t` (see
+    /// [`crate::prefetch`]), in two stages since each finds the next's addresses: for txn
+    /// `t + 2 * AHEAD` its op and the list header of each key it touches; for txn `t + AHEAD`
+    /// its micro-ops and reported versions, and per key the newest version, the slot the next
+    /// one goes to and, when settling early, the last read-modify-write. Only the first
+    /// [`PREFETCHED_KEYS`] keys of a txn are asked for: a setup txn writing every key would
+    /// otherwise flood the caches.
+    fn prefetch_ahead(&self, ctx: &Ctx<'h>, t: TxnId) {
+        let far = t as usize + 2 * AHEAD;
+        if let Some(txn) = ctx.txns.get(far) {
+            let op: *const Op = txn.op;
+            prefetch(op);
+            prefetch(op.cast::<u8>().wrapping_add(64));
+            prefetch(op.cast::<u8>().wrapping_add(128));
+            for &k in ctx.keys_ahead(far as TxnId).iter().take(PREFETCHED_KEYS) {
+                if let Some(list) = self.versions.get(k as usize) {
+                    prefetch(list);
+                }
+            }
+        }
+        let near = t as usize + AHEAD;
+        let Some(txn) = ctx.txns.get(near) else {
+            return;
+        };
+        prefetch_slice(txn.mops(), PREFETCHED_BYTES);
+        if let Some(versions) = &txn.op.versions {
+            prefetch(versions.as_ptr());
+        }
+        for &k in ctx.keys_ahead(near as TxnId).iter().take(PREFETCHED_KEYS) {
+            let Some(list) = self.versions.get(k as usize) else {
+                continue;
+            };
+            let end = list.as_ptr_range().end;
+            prefetch(end);
+            prefetch(end.wrapping_sub(1));
+            if let Some(last) = self.early.as_ref().and_then(|e| e.last_rmw.get(k as usize)) {
+                prefetch(last);
+            }
+        }
+    }
+
     /// Resolves read `r` as its first pass meets it, when that gives what resolving it after
     /// the pass would (see [`infer`]): `Some` with where its version is in its key's versions
     /// (`None` inside for the initial state), or `None` when it cannot be settled yet, or
