@@ -288,6 +288,10 @@ impl Mvcc {
     pub fn evicted(&mut self, evicted: &Summary, horizon: u64, mutant: Option<Mutant>) {
         assert!(horizon >= self.horizon, "the horizon never moves back");
         self.horizon = horizon;
+        if evicted.reclaim == 0 && evicted.keys.len() <= MARKED_KEYS {
+            // The common case: no key to reclaim.
+            return;
+        }
         for (i, key) in evicted.keys.iter().enumerate() {
             if i < MARKED_KEYS && evicted.reclaim & (1 << i) == 0 {
                 continue;
