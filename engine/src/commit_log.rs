@@ -137,13 +137,22 @@ impl CommitLog {
 
     /// Validates a transaction's reads against every commit after its
     /// snapshot that the ring holds.
+    #[inline]
     pub fn validate(&self, txn: &Txn, mutant: Option<Mutant>) -> Result<()> {
         if mutant == Some(Mutant::SkipReadValidation) {
             return Ok(());
         }
+        // Commonly no commit came after the snapshot: checked inline in the
+        // caller.
         if self.ring.back().is_none_or(|newest| newest.seq <= txn.snapshot) {
             return Ok(());
         }
+        self.validate_newer(txn, mutant)
+    }
+
+    /// `validate` when commits came after the snapshot.
+    #[inline(never)]
+    fn validate_newer(&self, txn: &Txn, mutant: Option<Mutant>) -> Result<()> {
         let first_newer = self.first_after(txn.snapshot);
         for summary in self.ring.range(first_newer..) {
             for key in &summary.keys {
