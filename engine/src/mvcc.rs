@@ -107,6 +107,25 @@ impl Chain {
         }
         self.pruned = true;
     }
+
+    /// Drops the versions before index `from` and appends `version`.
+    #[inline]
+    fn supersede_before(&mut self, from: usize, version: (u64, Option<Bytes>)) {
+        if from == 1 {
+            // The common case, one obsolete version: the new version takes
+            // its place and is rotated to the end by swaps, which spares
+            // popping the old one and pushing the new one.
+            let versions = self.versions.as_mut_slice();
+            versions[0] = version;
+            for i in 1..versions.len() {
+                versions.swap(i - 1, i);
+            }
+            self.pruned = true;
+        } else {
+            self.drop_before(from);
+            self.versions.push(version);
+        }
+    }
 }
 
 /// What a snapshot read found.
@@ -276,8 +295,7 @@ impl Mvcc {
                 }
                 None => false,
             };
-            chain.drop_before(chain.live_from(horizon));
-            chain.versions.push((seq, value.clone()));
+            chain.supersede_before(chain.live_from(horizon), (seq, value.clone()));
             let eager = value.is_none()
                 || superseded_on_heap
                 || chain.versions.spilled()
