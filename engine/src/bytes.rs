@@ -78,8 +78,18 @@ impl From<&[u8]> for Bytes {
             copy_small(&mut buf[..bytes.len()], bytes);
             Bytes(Repr::Inline { len, buf })
         } else {
-            Bytes(Repr::Shared(Arc::new(bytes.to_vec())))
+            Bytes::shared(bytes)
         }
+    }
+}
+
+impl Bytes {
+    /// Copies long bytes into a shared allocation. Kept out of line so that
+    /// the inline case, nearly every key and value, inlines into its
+    /// callers as a few moves.
+    #[inline(never)]
+    fn shared(bytes: &[u8]) -> Bytes {
+        Bytes(Repr::Shared(Arc::new(bytes.to_vec())))
     }
 }
 

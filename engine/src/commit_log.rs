@@ -78,24 +78,45 @@ impl CommitLog {
         self.ring.is_empty()
     }
 
-    /// Adds the newest commit; returns the evicted summary, if the ring was
-    /// full.
-    pub fn push(&mut self, summary: Summary) -> Option<Summary> {
+    /// Adds commit `seq`, which wrote `keys` (in key order) and marks
+    /// `reclaim` (see `Summary::reclaim`). If the ring was full, the oldest
+    /// summary leaves it first: `evicted` is called with it, the horizon
+    /// having moved to its sequence number, and it is then reused for the
+    /// new summary, so a full ring neither drops nor builds a summary per
+    /// commit.
+    pub fn push<'k>(
+        &mut self,
+        seq: u64,
+        keys: impl IntoIterator<Item = &'k Bytes>,
+        reclaim: u64,
+        evicted: impl FnOnce(&Summary),
+    ) {
         if let Some(newest) = self.ring.back() {
-            assert!(newest.seq < summary.seq, "summaries arrive in commit order");
+            assert!(newest.seq < seq, "summaries arrive in commit order");
         }
-        assert!(summary.seq > self.horizon, "a new commit is above the horizon");
-        let evicted = if self.ring.len() == self.capacity {
-            let old = self.ring.pop_front().expect("a full ring is not empty");
-            assert!(old.seq > self.horizon);
-            self.horizon = old.seq;
-            Some(old)
+        assert!(seq > self.horizon, "a new commit is above the horizon");
+        let summary = if self.ring.len() == self.capacity {
+            let mut oldest = self.ring.pop_front().expect("a full ring is not empty");
+            assert!(oldest.seq > self.horizon);
+            self.horizon = oldest.seq;
+            evicted(&oldest);
+            oldest.seq = seq;
+            oldest.reclaim = reclaim;
+            oldest.keys.clear();
+            // Pushed one by one: `extend` costs more for a few keys.
+            for key in keys {
+                oldest.keys.push(key.clone());
+            }
+            oldest
         } else {
-            None
+            Summary {
+                seq,
+                keys: keys.into_iter().cloned().collect(),
+                reclaim,
+            }
         };
         self.ring.push_back(summary);
         assert!(self.ring.len() <= self.capacity);
-        evicted
     }
 
     /// Rejects a snapshot older than the horizon.
@@ -116,13 +137,22 @@ impl CommitLog {
 
     /// Validates a transaction's reads against every commit after its
     /// snapshot that the ring holds.
+    #[inline]
     pub fn validate(&self, txn: &Txn, mutant: Option<Mutant>) -> Result<()> {
         if mutant == Some(Mutant::SkipReadValidation) {
             return Ok(());
         }
+        // Commonly no commit came after the snapshot: checked inline in the
+        // caller.
         if self.ring.back().is_none_or(|newest| newest.seq <= txn.snapshot) {
             return Ok(());
         }
+        self.validate_newer(txn, mutant)
+    }
+
+    /// `validate` when commits came after the snapshot.
+    #[inline(never)]
+    fn validate_newer(&self, txn: &Txn, mutant: Option<Mutant>) -> Result<()> {
         let first_newer = self.first_after(txn.snapshot);
         for summary in self.ring.range(first_newer..) {
             for key in &summary.keys {
@@ -167,30 +197,41 @@ impl CommitLog {
 mod tests {
     use super::*;
 
-    fn summary(seq: u64, keys: &[&str]) -> Summary {
-        Summary {
-            seq,
-            keys: keys.iter().map(|k| Bytes::from(*k)).collect(),
-            reclaim: 0,
-        }
+    /// Pushes commit `seq` writing `keys`; returns the sequence number of
+    /// the summary evicted, if any.
+    fn push(log: &mut CommitLog, seq: u64, keys: &[&str]) -> Option<u64> {
+        let keys: Vec<Bytes> = keys.iter().map(|k| Bytes::from(*k)).collect();
+        let mut evicted = None;
+        log.push(seq, &keys, 0, |old| evicted = Some(old.seq));
+        evicted
     }
 
     #[test]
     fn eviction_raises_the_horizon_to_the_evicted_sequence() {
         let mut log = CommitLog::new(2, 0);
-        assert_eq!(log.push(summary(1, &["a"])), None);
-        assert_eq!(log.push(summary(2, &["b"])), None);
+        assert_eq!(push(&mut log, 1, &["a"]), None);
+        assert_eq!(push(&mut log, 2, &["b"]), None);
         assert_eq!(log.horizon(), 0);
-        assert_eq!(log.push(summary(3, &["c"])).map(|s| s.seq), Some(1));
+        assert_eq!(push(&mut log, 3, &["c", "d"]), Some(1));
         assert_eq!(log.horizon(), 1);
         assert_eq!(log.len(), 2);
+        let newest = log.ring.back().unwrap();
+        assert_eq!(
+            (newest.seq, newest.keys.as_slice()),
+            (3, &[Bytes::from("c"), Bytes::from("d")][..])
+        );
+        assert_eq!(push(&mut log, 4, &[]), Some(2));
+        assert!(
+            log.ring.back().unwrap().keys.is_empty(),
+            "a reused slot keeps none of its keys"
+        );
     }
 
     #[test]
     fn snapshot_exactly_at_the_horizon_is_not_too_old() {
         let mut log = CommitLog::new(1, 0);
-        log.push(summary(1, &["a"]));
-        log.push(summary(2, &["a"]));
+        push(&mut log, 1, &["a"]);
+        push(&mut log, 2, &["a"]);
         assert_eq!(log.horizon(), 1);
         assert!(log.check_snapshot(1, None).is_ok());
         assert!(matches!(
@@ -208,11 +249,11 @@ mod tests {
     fn the_first_summary_after_a_snapshot_is_found_with_or_without_gaps() {
         let mut dense = CommitLog::new(4, 0);
         for seq in 1..=6 {
-            dense.push(summary(seq, &["a"]));
+            push(&mut dense, seq, &["a"]);
         }
         let mut gaps = CommitLog::new(4, 0);
         for seq in [2, 5, 6, 9, 12] {
-            gaps.push(summary(seq, &["a"]));
+            push(&mut gaps, seq, &["a"]);
         }
         for log in [&dense, &gaps] {
             for snapshot in 0..14 {
@@ -230,7 +271,7 @@ mod tests {
     #[should_panic(expected = "summaries arrive in commit order")]
     fn out_of_order_summaries_are_a_broken_invariant() {
         let mut log = CommitLog::new(4, 0);
-        log.push(summary(2, &["a"]));
-        log.push(summary(2, &["b"]));
+        push(&mut log, 2, &["a"]);
+        push(&mut log, 2, &["b"]);
     }
 }

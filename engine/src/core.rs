@@ -9,9 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use smallvec::SmallVec;
-
-use crate::commit_log::{CommitLog, Summary};
+use crate::commit_log::CommitLog;
 use crate::error::{Error, IoError, Result};
 use crate::files;
 use crate::key_map::KeyMap;
@@ -305,15 +303,12 @@ impl<S: Storage> Core<S> {
     }
 
     fn apply(&mut self, seq: u64, writes: &KeyMap<Option<Bytes>>) {
-        let reclaim = self.mvcc.apply(seq, writes, self.mutant());
-        let mut keys = SmallVec::new();
-        for key in writes.keys() {
-            keys.push(key.clone());
-        }
-        let summary = Summary { seq, keys, reclaim };
-        if let Some(evicted) = self.log.push(summary) {
-            self.mvcc.evicted(&evicted, self.log.horizon(), self.mutant());
-        }
+        let mutant = self.mutant();
+        let reclaim = self.mvcc.apply(seq, writes, mutant);
+        let mvcc = &mut self.mvcc;
+        self.log.push(seq, writes.keys(), reclaim, |evicted| {
+            mvcc.evicted(evicted, evicted.seq, mutant);
+        });
     }
 
     /// Writes a checkpoint and starts the next WAL generation. Every step

@@ -38,9 +38,15 @@ impl<V> KeyMap<V> {
     fn find(&self, key: &[u8]) -> Result<usize, usize> {
         if self.entries.is_empty() {
             // A transaction's write set is empty while it reads: skip
-            // building a probe.
+            // building a probe, inline in the caller.
             return Err(0);
         }
+        self.search(key)
+    }
+
+    /// `find` in a map with entries.
+    #[inline(never)]
+    fn search(&self, key: &[u8]) -> Result<usize, usize> {
         match Bytes::inline(key) {
             Some(probe) => self.entries.binary_search_by(|(k, _)| k.cmp(&probe)),
             None => self.entries.binary_search_by(|(k, _)| k.as_slice().cmp(key)),

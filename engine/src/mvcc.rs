@@ -83,10 +83,16 @@ impl Chain {
     }
 
     /// Drops the versions before index `from`.
+    #[inline]
     fn drop_before(&mut self, from: usize) {
-        if from == 0 {
-            return;
+        if from > 0 {
+            self.drop_some_before(from);
         }
+    }
+
+    /// `drop_before` when there are versions to drop.
+    #[inline(never)]
+    fn drop_some_before(&mut self, from: usize) {
         if from == 1 {
             // The common case, one obsolete version: rotated to the end by
             // swaps and popped, cheaper for a chain of two or three than
@@ -100,6 +106,25 @@ impl Chain {
             self.versions.drain(..from);
         }
         self.pruned = true;
+    }
+
+    /// Drops the versions before index `from` and appends `version`.
+    #[inline]
+    fn supersede_before(&mut self, from: usize, version: (u64, Option<Bytes>)) {
+        if from == 1 {
+            // The common case, one obsolete version: the new version takes
+            // its place and is rotated to the end by swaps, which spares
+            // popping the old one and pushing the new one.
+            let versions = self.versions.as_mut_slice();
+            versions[0] = version;
+            for i in 1..versions.len() {
+                versions.swap(i - 1, i);
+            }
+            self.pruned = true;
+        } else {
+            self.drop_before(from);
+            self.versions.push(version);
+        }
     }
 }
 
@@ -187,6 +212,7 @@ impl Mvcc {
         (Some(stored), self.read_chain(chain, snapshot))
     }
 
+    #[inline]
     fn read_chain(&self, chain: &Chain, snapshot: u64) -> Lookup {
         let at = chain.versions.partition_point(|(seq, _)| *seq <= snapshot);
         // A snapshot >= H needs no obsolete version, so only an older one
@@ -269,8 +295,7 @@ impl Mvcc {
                 }
                 None => false,
             };
-            chain.drop_before(chain.live_from(horizon));
-            chain.versions.push((seq, value.clone()));
+            chain.supersede_before(chain.live_from(horizon), (seq, value.clone()));
             let eager = value.is_none()
                 || superseded_on_heap
                 || chain.versions.spilled()
@@ -285,9 +310,19 @@ impl Mvcc {
     /// Moves the horizon to `horizon` as commit `evicted` leaves the log,
     /// and reclaims the obsolete versions of the keys its summary marks
     /// (see `apply`).
+    #[inline]
     pub fn evicted(&mut self, evicted: &Summary, horizon: u64, mutant: Option<Mutant>) {
         assert!(horizon >= self.horizon, "the horizon never moves back");
         self.horizon = horizon;
+        // Commonly no key is marked: checked inline in the caller.
+        if evicted.reclaim != 0 || evicted.keys.len() > MARKED_KEYS {
+            self.reclaim_marked(evicted, horizon, mutant);
+        }
+    }
+
+    /// Reclaims the keys `evicted` marks (see `evicted`).
+    #[inline(never)]
+    fn reclaim_marked(&mut self, evicted: &Summary, horizon: u64, mutant: Option<Mutant>) {
         for (i, key) in evicted.keys.iter().enumerate() {
             if i < MARKED_KEYS && evicted.reclaim & (1 << i) == 0 {
                 continue;
