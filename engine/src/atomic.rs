@@ -191,6 +191,9 @@ impl<S: Storage> Core<S> {
                 keys.len()
             )));
         }
+        for key in keys {
+            self.prefetch(key);
+        }
         keys.iter()
             .map(|key| {
                 let (version, value) = self.read_latest(key)?;

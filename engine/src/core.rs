@@ -170,6 +170,28 @@ impl<S: Storage> Core<S> {
         })
     }
 
+    /// Reads every key in `keys` exactly as `get` does, in order, stopping
+    /// at the first error (the keys read before it stay in the read set).
+    /// First it asks for every key's entry, so that on a store larger than
+    /// the cache the memory loads overlap: this is the transactional
+    /// counterpart of the atomic API's `get_many`, and saves about one
+    /// memory latency per key beyond the first.
+    pub fn get_batch<const N: usize>(&self, txn: &mut Txn, keys: [&[u8]; N]) -> Result<[Read; N]> {
+        for key in keys {
+            self.prefetch(key);
+        }
+        let mut reads = keys.map(|_| None);
+        for (read, key) in reads.iter_mut().zip(keys) {
+            *read = Some(self.get(txn, key)?);
+        }
+        Ok(reads.map(|read| read.expect("every key was read")))
+    }
+
+    /// Asks the CPU to start loading `key`'s entry (see `Mvcc::prefetch`).
+    pub(crate) fn prefetch(&self, key: &[u8]) {
+        self.mvcc.prefetch(key);
+    }
+
     fn read_snapshot(&self, key: &[u8], snapshot: u64) -> Result<(Option<u64>, Option<Bytes>)> {
         self.resolve(self.mvcc.get(key, snapshot).1, snapshot)
     }

@@ -207,6 +207,27 @@ impl<S: SendStorage> Transaction<'_, S> {
         self.db.read().get(&mut self.txn, key)
     }
 
+    /// Reads several keys' values as `get` does, under one lock and with
+    /// their memory loads overlapped (see `Core::get_batch`).
+    ///
+    /// ```
+    /// use engine::{Db, MemDisk, Options};
+    /// let db = Db::open_with(MemDisk::new(), Options::default()).unwrap();
+    /// let mut setup = db.begin();
+    /// setup.put(b"from", b"10").unwrap();
+    /// setup.commit().unwrap();
+    /// let mut tx = db.begin();
+    /// tx.put(b"to", b"own").unwrap();
+    /// let [from, to, none] = tx.get_batch([b"from", b"to", b"none"]).unwrap();
+    /// assert_eq!(from.as_deref(), Some(&b"10"[..]));
+    /// assert_eq!(to.as_deref(), Some(&b"own"[..]));
+    /// assert_eq!(none, None);
+    /// ```
+    pub fn get_batch<const N: usize>(&mut self, keys: [&[u8]; N]) -> Result<[Option<Bytes>; N]> {
+        let reads = self.db.read().get_batch(&mut self.txn, keys)?;
+        Ok(reads.map(|read| read.value))
+    }
+
     /// Reads a key with its versionstamp (`None` for absent keys and for
     /// values from the transaction's own writes, whose version is not known
     /// until commit).

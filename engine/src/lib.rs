@@ -38,6 +38,7 @@ mod limits;
 mod mutant;
 mod mvcc;
 mod options;
+mod prefetch;
 mod range;
 mod recovery;
 pub mod storage;

@@ -32,12 +32,13 @@ use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 use std::ops::Bound;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::FxBuildHasher;
 use smallvec::SmallVec;
 
 use crate::commit_log::Summary;
 use crate::key_map::KeyMap;
 use crate::mutant::Mutant;
+use crate::prefetch::prefetch_value;
 use crate::range::KeyRange;
 use crate::Bytes;
 
@@ -139,6 +140,11 @@ pub enum Lookup {
     Reclaimed,
 }
 
+/// A hash map with a fixed (unseeded) hasher. It is hashbrown's rather than
+/// std's (the same table) because hashbrown can find a key's entry by hash
+/// alone, without reading the entry, which is what a prefetch needs.
+type FxHashMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
+
 /// All keys' version chains.
 ///
 /// Point reads go through a hash map with a fixed (unseeded) hasher, which
@@ -191,6 +197,20 @@ impl Mvcc {
     /// An empty state.
     pub fn new() -> Self {
         Mvcc::default()
+    }
+
+    /// Asks the CPU to start loading `key`'s entry, so that a read of it a
+    /// little later does not wait for memory. The entry is found by hash
+    /// alone: its stored key is not compared, because reading it would be
+    /// the very wait this avoids. A different key whose hash matches in the
+    /// first slot probed gets loaded instead, which costs only the hint.
+    #[inline]
+    pub fn prefetch(&self, key: &[u8]) {
+        let hash = std::hash::BuildHasher::hash_one(self.keys.hasher(), key);
+        if let Some((stored, chain)) = self.keys.raw_entry().from_hash(hash, |_| true) {
+            prefetch_value(stored);
+            prefetch_value(chain);
+        }
     }
 
     /// The newest version of `key` at or below `snapshot`, with the stored
@@ -405,8 +425,8 @@ impl Mvcc {
     /// since the checkpoint enters the key order here; the rest are there.
     pub fn install(&mut self, key: Bytes, seq: u64, value: Option<Bytes>) {
         let chain = match self.keys.entry(key) {
-            std::collections::hash_map::Entry::Occupied(chain) => chain.into_mut(),
-            std::collections::hash_map::Entry::Vacant(slot) => {
+            hashbrown::hash_map::Entry::Occupied(chain) => chain.into_mut(),
+            hashbrown::hash_map::Entry::Vacant(slot) => {
                 self.order.insert(slot.key().clone());
                 slot.insert(Chain::default())
             }
@@ -444,8 +464,8 @@ impl Mvcc {
     /// The chain of `key`, created empty (and entered in key order) if new.
     fn chain_mut(&mut self, key: &Bytes) -> &mut Chain {
         match self.keys.entry(key.clone()) {
-            std::collections::hash_map::Entry::Occupied(chain) => chain.into_mut(),
-            std::collections::hash_map::Entry::Vacant(slot) => {
+            hashbrown::hash_map::Entry::Occupied(chain) => chain.into_mut(),
+            hashbrown::hash_map::Entry::Vacant(slot) => {
                 self.order.insert(key.clone());
                 slot.insert(Chain::default())
             }

@@ -347,3 +347,42 @@ fn oversized_keys_and_values_are_rejected_not_truncated() {
         .unwrap();
     assert!(core.commit(&t).is_ok());
 }
+
+#[test]
+fn get_batch_reads_each_key_as_get_does_and_stops_at_the_first_error() {
+    let mut core = store(16);
+    seed(&mut core, &[("a", "1"), ("b", "2"), ("gone", "x")]);
+    let mut batch = core.begin();
+    let mut single = core.begin();
+    for t in [&mut batch, &mut single] {
+        t.put(b"b", b"own").unwrap();
+        t.delete(b"gone").unwrap();
+    }
+    let keys: [&[u8]; 4] = [b"a", b"b", b"gone", b"absent"];
+    let batched = core.get_batch(&mut batch, keys).unwrap();
+    let one_by_one = keys.map(|key| core.get(&mut single, key).unwrap());
+    assert_eq!(batched, one_by_one);
+    assert_eq!(batched[0].value.as_deref(), Some(&b"1"[..]));
+    assert_eq!(batched[1].source, ReadSource::Own);
+    assert_eq!(batched[3].value, None);
+    assert_eq!(
+        batch.read_set().collect::<Vec<_>>(),
+        single.read_set().collect::<Vec<_>>(),
+        "the read set holds the snapshot reads, absent keys included"
+    );
+
+    // The absent key is in the read set: creating it concurrently conflicts.
+    seed(&mut core, &[("absent", "now")]);
+    assert!(matches!(core.commit(&batch), Err(Error::Conflict { .. })));
+
+    let mut t = core.begin();
+    let too_long = vec![b'k'; engine::MAX_KEY_LEN + 1];
+    let err = core.get_batch(&mut t, [b"a", &too_long, b"b"]).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    let read: Vec<_> = t.read_set().map(|(key, _)| key.to_vec()).collect();
+    assert_eq!(
+        read,
+        [b"a".to_vec()],
+        "keys before the error stay read, keys after it are not"
+    );
+}
