@@ -146,28 +146,12 @@ impl<S: Storage> Core<S> {
     /// newest version at or below its snapshot (recorded in the read set,
     /// absent keys included).
     pub fn get(&self, txn: &mut Txn, key: &[u8]) -> Result<Read> {
-        check_key(key)?;
-        if self.mutant() != Some(Mutant::NoReadYourWrites) {
-            if let Some(own) = txn.writes.get(key) {
-                return Ok(Read {
-                    value: own.clone(),
-                    source: ReadSource::Own,
-                });
-            }
-        }
-        let (stored, lookup) = self.mvcc.get(key, txn.snapshot);
-        let (version, value) = self.resolve(lookup, txn.snapshot)?;
-        let record = version.is_some() || self.mutant() != Some(Mutant::IgnoreAbsentReads);
-        // Only the no-read-your-writes mutant gets here with the key written.
-        let written = self.mutant() == Some(Mutant::NoReadYourWrites) && txn.writes.contains_key(key);
-        if record && !written {
-            let key = stored.cloned().unwrap_or_else(|| Bytes::from(key));
-            txn.reads.insert(key, version);
-        }
-        Ok(Read {
-            value,
-            source: ReadSource::Snapshot(version),
-        })
+        let mut read = Read {
+            value: None,
+            source: ReadSource::Own,
+        };
+        self.get_into(txn, key, &mut read)?;
+        Ok(read)
     }
 
     /// Reads every key in `keys` exactly as `get` does, in order, stopping
@@ -180,11 +164,40 @@ impl<S: Storage> Core<S> {
         for key in keys {
             self.prefetch(key);
         }
-        let mut reads = keys.map(|_| None);
+        let mut reads = keys.map(|_| Read {
+            value: None,
+            source: ReadSource::Own,
+        });
         for (read, key) in reads.iter_mut().zip(keys) {
-            *read = Some(self.get(txn, key)?);
+            self.get_into(txn, key, read)?;
         }
-        Ok(reads.map(|read| read.expect("every key was read")))
+        Ok(reads)
+    }
+
+    /// `get`, writing the read into `read` (left as it was on an error), so
+    /// that the value is copied once, from the table to where it is kept.
+    #[inline]
+    fn get_into(&self, txn: &mut Txn, key: &[u8], read: &mut Read) -> Result<()> {
+        check_key(key)?;
+        if self.mutant() != Some(Mutant::NoReadYourWrites) {
+            if let Some(own) = txn.writes.get(key) {
+                read.value = own.clone();
+                read.source = ReadSource::Own;
+                return Ok(());
+            }
+        }
+        let (stored, lookup) = self.mvcc.get(key, txn.snapshot);
+        let (version, value) = self.resolve(lookup, txn.snapshot)?;
+        let record = version.is_some() || self.mutant() != Some(Mutant::IgnoreAbsentReads);
+        // Only the no-read-your-writes mutant gets here with the key written.
+        let written = self.mutant() == Some(Mutant::NoReadYourWrites) && txn.writes.contains_key(key);
+        if record && !written {
+            let key = stored.cloned().unwrap_or_else(|| Bytes::from(key));
+            txn.reads.insert(key, version);
+        }
+        read.value = value.cloned();
+        read.source = ReadSource::Snapshot(version);
+        Ok(())
     }
 
     /// Asks the CPU to start loading `key`'s entry (see `Mvcc::prefetch`).
@@ -193,10 +206,11 @@ impl<S: Storage> Core<S> {
     }
 
     fn read_snapshot(&self, key: &[u8], snapshot: u64) -> Result<(Option<u64>, Option<Bytes>)> {
-        self.resolve(self.mvcc.get(key, snapshot).1, snapshot)
+        let (version, value) = self.resolve(self.mvcc.get(key, snapshot).1, snapshot)?;
+        Ok((version, value.cloned()))
     }
 
-    fn resolve(&self, lookup: Lookup, snapshot: u64) -> Result<(Option<u64>, Option<Bytes>)> {
+    fn resolve<'a>(&self, lookup: Lookup<'a>, snapshot: u64) -> Result<(Option<u64>, Option<&'a Bytes>)> {
         match lookup {
             Lookup::Found(seq, value) => {
                 assert!(seq <= snapshot, "a read never sees a version above its snapshot");

@@ -129,11 +129,13 @@ impl Chain {
     }
 }
 
-/// What a snapshot read found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
+/// What a snapshot read found. The value is borrowed from the table, so the
+/// caller copies it once, straight to where it is kept, rather than through
+/// each layer of the read path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup<'a> {
     /// The newest version <= the snapshot: its sequence number and value.
-    Found(u64, Bytes),
+    Found(u64, &'a Bytes),
     /// The key had no live version at the snapshot.
     Absent,
     /// The version the snapshot needs may have been reclaimed.
@@ -216,7 +218,7 @@ impl Mvcc {
     /// The newest version of `key` at or below `snapshot`, with the stored
     /// key when the key has versions (so a read set can share it rather
     /// than copy it).
-    pub fn get(&self, key: &[u8], snapshot: u64) -> (Option<&Bytes>, Lookup) {
+    pub fn get(&self, key: &[u8], snapshot: u64) -> (Option<&Bytes>, Lookup<'_>) {
         let found = match Bytes::inline(key) {
             Some(probe) => self.keys.get_key_value(&probe),
             None => self.keys.get_key_value(key),
@@ -233,7 +235,7 @@ impl Mvcc {
     }
 
     #[inline]
-    fn read_chain(&self, chain: &Chain, snapshot: u64) -> Lookup {
+    fn read_chain<'a>(&self, chain: &'a Chain, snapshot: u64) -> Lookup<'a> {
         let at = chain.versions.partition_point(|(seq, _)| *seq <= snapshot);
         // A snapshot >= H needs no obsolete version, so only an older one
         // looks for where the live versions start.
@@ -247,7 +249,7 @@ impl Mvcc {
             .filter(|&i| i >= from)
             .map(|i| &chain.versions[i])
         {
-            Some((seq, Some(value))) => Lookup::Found(*seq, value.clone()),
+            Some((seq, Some(value))) => Lookup::Found(*seq, value),
             Some((_, None)) => Lookup::Absent,
             None if chain.pruned || from > 0 || snapshot < self.dropped_below => Lookup::Reclaimed,
             None => Lookup::Absent,
@@ -282,7 +284,7 @@ impl Mvcc {
                 break;
             }
             match self.read_chain(&self.keys[key], snapshot) {
-                Lookup::Found(seq, value) => out.push((key.clone(), seq, value)),
+                Lookup::Found(seq, value) => out.push((key.clone(), seq, value.clone())),
                 Lookup::Absent => {}
                 Lookup::Reclaimed => return None,
             }
@@ -503,8 +505,9 @@ mod tests {
         }
     }
 
-    fn found(value: &[u8], seq: u64) -> Lookup {
-        Lookup::Found(seq, Bytes::from(value))
+    /// A `Found` lookup to compare with; the value is leaked, as a test may.
+    fn found(value: &[u8], seq: u64) -> Lookup<'static> {
+        Lookup::Found(seq, Box::leak(Box::new(Bytes::from(value))))
     }
 
     /// k written at 1 and 2, both commits evicted: v1 is obsolete but,
