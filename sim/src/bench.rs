@@ -1,5 +1,7 @@
-//! `occsim bench`: the throughput figures the performance goals name,
-//! measured side by side in one process so their ratios mean something.
+//! `occsim bench`: the throughput figures the performance goals name. The
+//! engine and simulator figures are measured side by side in one process,
+//! so their ratio means something; `occsim bench` runs each group of
+//! figures in a fresh process (see `cli/bench.rs`).
 //!
 //! Each figure is the median of several repetitions, with its spread
 //! (max/min). Wall-clock time is read here only, never inside a run.

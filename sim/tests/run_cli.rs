@@ -191,3 +191,30 @@ fn a_choices_file_drives_a_run() {
         String::from_utf8_lossy(&replay.stdout)
     );
 }
+
+#[test]
+fn bench_measures_each_group_of_figures_in_a_process_of_its_own() {
+    let bench = occsim(&[
+        "bench",
+        "--quick",
+        "--json",
+        "--only",
+        "engine_txn_per_s,fsync_commits_per_s",
+    ]);
+    let stderr = String::from_utf8_lossy(&bench.stderr);
+    assert_eq!(bench.status.code(), Some(0), "{stderr}");
+    let figures: serde_json::Value = serde_json::from_slice(&bench.stdout).unwrap();
+    for name in ["engine_txn_per_s", "fsync_commits_per_s"] {
+        let median = figures[name].as_f64().unwrap_or(0.0);
+        let spread = figures[format!("{name}_spread")].as_f64().unwrap_or(0.0);
+        assert!(median > 0.0 && spread >= 1.0, "{name}: {figures}");
+    }
+    assert_eq!(
+        figures.as_object().map(|o| o.len()),
+        Some(4),
+        "only what was asked for: {figures}"
+    );
+    // Each group was measured by a child `occsim bench` of its own.
+    assert_eq!(stderr.matches("a fresh process for").count(), 2, "{stderr}");
+    assert_eq!(stderr.matches("occsim bench: measuring").count(), 2, "{stderr}");
+}
