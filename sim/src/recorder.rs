@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use checker::{Function, History, Meta, MicroOp, Op, OpType, OpValue, Process, ReadValue, Scalar, Version};
 
 use crate::key_table::KeyTable;
-use crate::observed::{simple_micro_op, Kind, Observed, ABSENT};
+use crate::observed::{simple_micro_op, Kind, Observed, ABSENT, UNKNOWN_ACCOUNT};
 use crate::trace::Trace;
 
 /// How a transaction ended.
@@ -187,7 +187,10 @@ impl Recorder {
                     }
                 }
                 kind => Recorded {
-                    key: self.keys.number(&a.key),
+                    key: match a.account {
+                        UNKNOWN_ACCOUNT => self.keys.number(&a.key),
+                        i => self.keys.account_number(i),
+                    },
                     kind,
                     value: a.value,
                     version: a.version,
