@@ -52,21 +52,17 @@ impl Due {
         (tick != NEVER).then_some(tick)
     }
 
-    /// Counts the agents that can step at tick `now`, in one pass without
-    /// branches, or finds when the first wakes.
+    /// Counts the agents that can step at tick `now`, or, when none can,
+    /// finds when the first wakes (rare: only retries back off).
     #[inline]
     pub fn scan(&self, now: u64) -> Agents {
-        let mut ready = 0u64;
-        let mut earliest = NEVER;
-        for &tick in &self.ticks {
-            let due = tick <= now;
-            ready += u64::from(due);
-            earliest = earliest.min(if due { NEVER } else { tick });
+        let ready = self.ticks.iter().filter(|&&tick| tick <= now).count();
+        if ready > 0 {
+            return Agents::Ready(ready as u64);
         }
-        match ready {
-            0 if earliest == NEVER => Agents::Finished,
-            0 => Agents::Asleep(earliest),
-            n => Agents::Ready(n),
+        match self.ticks.iter().copied().filter(|&tick| tick != NEVER).min() {
+            Some(earliest) => Agents::Asleep(earliest),
+            None => Agents::Finished,
         }
     }
 
