@@ -127,9 +127,8 @@ impl Running {
 
     /// Begins the engine transaction.
     fn begin(&mut self, core: &Core<SimDisk>) {
-        let txn = core.begin();
+        let txn = self.txn.insert(core.begin());
         self.snapshot = Some(txn.snapshot());
-        self.txn = Some(txn);
     }
 
     /// Reads `key` in the transaction, recording the micro-op.
@@ -194,9 +193,13 @@ impl Running {
     }
 
     /// Commits the engine transaction.
+    /// The transaction is committed where it lives and then dropped: it is
+    /// large, and taking it out first would copy it.
     fn commit(&mut self, core: &mut Core<SimDisk>) -> Completion {
-        let txn = self.txn.take().expect("commit inside a transaction");
-        outcome(core.commit(&txn).map(|c| c.seq))
+        let txn = self.txn.as_ref().expect("commit inside a transaction");
+        let result = core.commit(txn).map(|c| c.seq);
+        self.txn = None;
+        outcome(result)
     }
 }
 
