@@ -104,7 +104,9 @@ impl Observed {
         self.read_hinted(key, i, value, version);
     }
 
-    #[inline]
+    /// Always inlined, like `write_hinted`: a transfer records four
+    /// micro-ops, and a call each cost about a third of recording one.
+    #[inline(always)]
     fn read_hinted(&mut self, key: Key, account: u32, value: Option<i64>, version: Version) {
         let compact = match version {
             Version::Absent => Some(ABSENT),
@@ -143,7 +145,8 @@ impl Observed {
         self.write_hinted(key, i, value);
     }
 
-    #[inline]
+    /// Always inlined (see `read_hinted`).
+    #[inline(always)]
     fn write_hinted(&mut self, key: Key, account: u32, value: i64) {
         self.accesses.push(Access {
             key,
