@@ -142,7 +142,9 @@ impl Running {
     }
 
     /// Reads account `i`, whose key is `key`, in the transaction, recording
-    /// the micro-op.
+    /// the micro-op. Always inlined, like `put_account`: a transfer makes
+    /// two of each, and each call cost about 30 instructions of its own.
+    #[inline(always)]
     fn get_account(&mut self, core: &Core<SimDisk>, i: u32, key: Key) -> Result<Option<i64>, Error> {
         let txn = self.txn.as_mut().expect("get inside a transaction");
         let read = core.get(txn, key.as_bytes())?;
@@ -184,7 +186,8 @@ impl Running {
     }
 
     /// Buffers a write to account `i`, whose key is `key`, recording the
-    /// micro-op.
+    /// micro-op. Always inlined (see `get_account`).
+    #[inline(always)]
     fn put_account(&mut self, i: u32, key: Key, value: i64) {
         let txn = self.txn.as_mut().expect("put inside a transaction");
         txn.put(key.as_bytes(), &encode(value))
