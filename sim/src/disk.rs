@@ -98,17 +98,24 @@ impl SimDisk {
         &self.disk
     }
 
+    /// Counts a mutating call, failing it if the process has died or dies
+    /// here. Every commit makes two, so the check is inline and the
+    /// failure, which builds an error message, is not.
+    #[inline]
     fn step(&mut self, op: &str, name: &str) -> Result<(), IoError> {
         self.calls += 1;
         if self.crashed || self.crash_at == Some(self.calls) {
-            self.crashed = true;
-            return Err(IoError::simulated(
-                format!("{op} {name}"),
-                std::io::ErrorKind::Other,
-                "crashed",
-            ));
+            return Err(self.die(op, name));
         }
         Ok(())
+    }
+
+    /// The process dies (or has died) at call `op` on `name`.
+    #[cold]
+    #[inline(never)]
+    fn die(&mut self, op: &str, name: &str) -> IoError {
+        self.crashed = true;
+        IoError::simulated(format!("{op} {name}"), std::io::ErrorKind::Other, "crashed")
     }
 
     /// Builds the image a crash would leave now, drawing how unsynced data

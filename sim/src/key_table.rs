@@ -42,6 +42,17 @@ impl KeyTable {
         n
     }
 
+    /// The number of `account(i)`, without parsing it: what `number`
+    /// gives for that key.
+    #[inline]
+    pub fn account_number(&mut self, i: u32) -> u32 {
+        if i < ACCOUNT {
+            ACCOUNT | i
+        } else {
+            self.number(&account(u64::from(i)))
+        }
+    }
+
     /// The key numbered `n`.
     pub fn key(&self, n: u32) -> Key {
         if n & ACCOUNT != 0 {
@@ -93,6 +104,28 @@ mod tests {
         ] {
             assert_eq!(t.key(n), key);
         }
+    }
+
+    #[test]
+    fn an_account_is_numbered_by_index_as_by_its_key() {
+        let mut by_index = KeyTable::default();
+        let mut by_key = KeyTable::default();
+        by_index.number(&Key::from("ctr/1"));
+        by_key.number(&Key::from("ctr/1"));
+        for i in [0, 9, 10, 9_999, ACCOUNT - 1, ACCOUNT, ACCOUNT + 5, u32::MAX - 1] {
+            assert_eq!(
+                by_index.account_number(i),
+                by_key.number(&account(u64::from(i))),
+                "account {i}"
+            );
+        }
+        assert_eq!(
+            by_index.account_number(ACCOUNT),
+            1,
+            "beyond the tag's range: numbered by name"
+        );
+        let n = by_index.account_number(ACCOUNT + 5);
+        assert_eq!(by_index.key(n), account(u64::from(ACCOUNT + 5)));
     }
 
     proptest! {

@@ -22,6 +22,7 @@ pub mod recorder;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod schedule;
 pub mod shrink;
 pub mod swarm;
 pub mod trace;

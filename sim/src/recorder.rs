@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use checker::{Function, History, Meta, MicroOp, Op, OpType, OpValue, Process, ReadValue, Scalar, Version};
 
 use crate::key_table::KeyTable;
-use crate::observed::{simple_micro_op, Kind, Observed, ABSENT};
+use crate::observed::{simple_micro_op, Kind, Observed, ABSENT, UNKNOWN_ACCOUNT};
 use crate::trace::Trace;
 
 /// How a transaction ended.
@@ -174,27 +174,30 @@ impl Recorder {
         );
         assert!(snapshot != Some(NONE), "a snapshot is a sequence number");
         let start = self.mops.len();
-        for a in observed.accesses() {
-            let mop = match a.kind {
-                Kind::Other => {
-                    let at = u32::try_from(self.others.len()).expect("micro-ops fit u32");
-                    self.others.push(observed.other_at(a).clone());
-                    Recorded {
-                        key: 0,
-                        kind: Kind::Other,
-                        value: i64::from(at),
-                        version: ABSENT,
-                    }
+        // Extended from an iterator of known length, so the micro-ops are
+        // written without a capacity check each.
+        let (keys, others) = (&mut self.keys, &mut self.others);
+        self.mops.extend(observed.accesses().iter().map(|a| match a.kind {
+            Kind::Other => {
+                let at = u32::try_from(others.len()).expect("micro-ops fit u32");
+                others.push(observed.other_at(a).clone());
+                Recorded {
+                    key: 0,
+                    kind: Kind::Other,
+                    value: i64::from(at),
+                    version: ABSENT,
                 }
-                kind => Recorded {
-                    key: self.keys.number(&a.key),
-                    kind,
-                    value: a.value,
-                    version: a.version,
+            }
+            kind => Recorded {
+                key: match a.account {
+                    UNKNOWN_ACCOUNT => keys.number(&a.key),
+                    i => keys.account_number(i),
                 },
-            };
-            self.mops.push(mop);
-        }
+                kind,
+                value: a.value,
+                version: a.version,
+            },
+        }));
         assert!(commit_seq != Some(NONE), "a commit's sequence number is one");
         let outcome = match *completion {
             Completion::Ok { .. } => Outcome::Ok,

@@ -22,6 +22,7 @@ use crate::disk::SimDisk;
 use crate::panics;
 use crate::recorder::{Completion, RecordedHistory, Recorder};
 use crate::scenario::{Scenario, Workload};
+use crate::schedule::{Agents, Due};
 use crate::trace::Trace;
 
 /// What to run.
@@ -151,16 +152,12 @@ impl Agent {
     fn has_work(&self) -> bool {
         self.remaining > 0 || self.running.is_some() || self.retry.is_some()
     }
-}
 
-/// What one pass over the agents found.
-enum Agents {
-    /// No agent has work left.
-    Finished,
-    /// Some agents can step now (listed in `Sim::ready`).
-    Ready,
-    /// Every agent with work sleeps; the earliest wakes at this tick.
-    Asleep(u64),
+    /// When the agent can step next: its wake tick, or `None` when it has
+    /// no work left.
+    fn due(&self) -> Option<u64> {
+        self.has_work().then_some(self.wake)
+    }
 }
 
 /// Fault probabilities in parts per million, converted once: the
@@ -180,9 +177,8 @@ struct Sim {
     recorder: Recorder,
     trace: Trace,
     agents: Vec<Agent>,
-    /// The agents that can step now, by index, in order (refilled by
-    /// `scan_agents` before every step).
-    ready: Vec<usize>,
+    /// Each agent's `due()`, updated whenever its work or wake changes.
+    due: Due,
     odds: FaultOdds,
     /// The workload mix, ready to draw from.
     mix: Mix,
@@ -275,7 +271,13 @@ impl Sim {
             core: None,
             d,
             trace: Trace::default(),
-            ready: Vec::with_capacity(agents.len()),
+            due: {
+                let mut due = Due::new(agents.len());
+                for (who, a) in agents.iter().enumerate() {
+                    due.set(who, a.due());
+                }
+                due
+            },
             mix: Mix::new(&spec.scenario),
             odds: FaultOdds {
                 crash: decisions::ppm(spec.scenario.faults.crash),
@@ -388,42 +390,36 @@ impl Sim {
         self.record(process, &t, &Completion::Ok { commit_seq: seq });
     }
 
-    /// Lists the agents that can step now in `ready`, in one pass.
-    fn scan_agents(&mut self) -> Agents {
-        self.ready.clear();
-        let mut asleep: Option<u64> = None;
-        for (i, a) in self.agents.iter().enumerate() {
-            if !a.has_work() {
-                continue;
-            }
-            if a.wake <= self.now {
-                self.ready.push(i);
-            } else {
-                asleep = Some(asleep.map_or(a.wake, |w| w.min(a.wake)));
-            }
-        }
-        match asleep {
-            _ if !self.ready.is_empty() => Agents::Ready,
-            Some(wake) => Agents::Asleep(wake),
-            None => Agents::Finished,
-        }
+    /// Finds which agents can step now, from their due ticks.
+    fn scan_agents(&self) -> Agents {
+        debug_assert!(
+            (0..self.agents.len()).all(|who| self.due.get(who) == self.agents[who].due()),
+            "every agent's due tick is up to date"
+        );
+        self.due.scan(self.now)
     }
 
-    /// Picks a ready agent (as `scan_agents` found them, with no step
+    /// Brings agent `who`'s due tick up to date after its work or wake
+    /// changed.
+    fn refresh(&mut self, who: usize) {
+        self.due.set(who, self.agents[who].due());
+    }
+
+    /// Picks a ready agent (as `scan_agents` counted them, with no step
     /// since) and runs one engine call of it; when all sleep, the clock
     /// jumps to the earliest wake.
     fn step_one_agent(&mut self, agents: Agents) {
-        match agents {
-            Agents::Ready => {}
+        let ready = match agents {
+            Agents::Ready(n) => n,
             Agents::Asleep(wake) => {
-                assert!(self.ready.is_empty() && wake > self.now);
+                assert!(wake > self.now);
                 self.now = wake;
                 return;
             }
             Agents::Finished => unreachable!("a finished run takes no step"),
-        }
-        let pick = self.d.choose(Stream::Scheduler, self.ready.len() as u64) as usize;
-        let who = self.ready[pick];
+        };
+        let pick = self.d.choose(Stream::Scheduler, ready);
+        let who = self.due.ready(self.now, pick);
         assert!(self.agents[who].has_work() && self.agents[who].wake <= self.now);
         self.trace.event(&[1, self.stats.steps, who as u64, self.now]);
         let starts = self.agents[who].running.is_none() && self.agents[who].retry.is_none();
@@ -431,6 +427,9 @@ impl Sim {
             // A forced sequence whose workload decisions ran out begins no
             // new transactions (see `decisions`).
             self.agents.iter_mut().for_each(|a| a.remaining = 0);
+            for who in 0..self.agents.len() {
+                self.refresh(who);
+            }
             return;
         }
         let agent = &mut self.agents[who];
@@ -463,6 +462,7 @@ impl Sim {
                 if let Some(w) = wake {
                     agent.wake = w;
                 }
+                self.refresh(who);
             }
             Step::Done(completion) => self.complete(who, completion),
         }
@@ -496,6 +496,7 @@ impl Sim {
                 agent.retry = Some((kind, retries + 1));
             }
         }
+        self.refresh(who);
     }
 
     /// Records a transaction's completion in the history and counts it.

@@ -87,6 +87,9 @@ pub struct Running {
     pub phase: u32,
     /// The keys it chose.
     pub keys: SmallVec<[Key; 2]>,
+    /// The account indices of `keys`, for a transaction that chose
+    /// accounts (a transfer), so its micro-ops can name them by index.
+    pub accounts: [u32; 2],
     /// The amount it moves, or the value it writes.
     pub amount: i64,
     /// Values read so far, in order (`None` = absent).
@@ -111,6 +114,7 @@ impl Running {
             txn: None,
             phase: 0,
             keys: SmallVec::new(),
+            accounts: [0; 2],
             amount: 0,
             values: SmallVec::new(),
             stamps: Vec::new(),
@@ -123,9 +127,8 @@ impl Running {
 
     /// Begins the engine transaction.
     fn begin(&mut self, core: &Core<SimDisk>) {
-        let txn = core.begin();
+        let txn = self.txn.insert(core.begin());
         self.snapshot = Some(txn.snapshot());
-        self.txn = Some(txn);
     }
 
     /// Reads `key` in the transaction, recording the micro-op.
@@ -134,6 +137,19 @@ impl Running {
         let read = core.get(txn, key.as_bytes())?;
         let value = read.value.as_deref().map(decode);
         self.ops.read(key, value, version_of(read.source));
+        self.values.push(value);
+        Ok(value)
+    }
+
+    /// Reads account `i`, whose key is `key`, in the transaction, recording
+    /// the micro-op. Always inlined, like `put_account`: a transfer makes
+    /// two of each, and each call cost about 30 instructions of its own.
+    #[inline(always)]
+    fn get_account(&mut self, core: &Core<SimDisk>, i: u32, key: Key) -> Result<Option<i64>, Error> {
+        let txn = self.txn.as_mut().expect("get inside a transaction");
+        let read = core.get(txn, key.as_bytes())?;
+        let value = read.value.as_deref().map(decode);
+        self.ops.read_account(i, key, value, version_of(read.source));
         self.values.push(value);
         Ok(value)
     }
@@ -169,10 +185,24 @@ impl Running {
         self.ops.write(key, value);
     }
 
+    /// Buffers a write to account `i`, whose key is `key`, recording the
+    /// micro-op. Always inlined (see `get_account`).
+    #[inline(always)]
+    fn put_account(&mut self, i: u32, key: Key, value: i64) {
+        let txn = self.txn.as_mut().expect("put inside a transaction");
+        txn.put(key.as_bytes(), &encode(value))
+            .expect("simulator keys and values are small");
+        self.ops.write_account(i, key, value);
+    }
+
     /// Commits the engine transaction.
+    /// The transaction is committed where it lives and then dropped: it is
+    /// large, and taking it out first would copy it.
     fn commit(&mut self, core: &mut Core<SimDisk>) -> Completion {
-        let txn = self.txn.take().expect("commit inside a transaction");
-        outcome(core.commit(&txn).map(|c| c.seq))
+        let txn = self.txn.as_ref().expect("commit inside a transaction");
+        let result = core.commit(txn).map(|c| c.seq);
+        self.txn = None;
+        outcome(result)
     }
 }
 
@@ -258,15 +288,17 @@ impl Ctx<'_> {
         account(i)
     }
 
-    /// Two distinct accounts and an amount.
-    fn pick_transfer(&mut self) -> (u64, u64, i64) {
+    /// Two distinct accounts and an amount (accounts are counted in a
+    /// `u32`, so their indices are `u32`s).
+    fn pick_transfer(&mut self) -> (u32, u32, i64) {
         let n = u64::from(self.scenario.workload.accounts);
         let from = self.d.choose(Stream::Workload, n);
         let to = (from + 1 + self.d.choose(Stream::Workload, n - 1)) % n;
         let amount = self
             .d
             .between(Stream::Workload, 1, self.scenario.workload.max_amount) as i64;
-        (from, to, amount)
+        let index = |i: u64| u32::try_from(i).expect("an account index");
+        (index(from), index(to), amount)
     }
 }
 

@@ -18,14 +18,16 @@ pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             let (from, to, amount) = ctx.pick_transfer();
-            t.keys = smallvec![ctx.account(from), ctx.account(to)];
+            t.keys = smallvec![ctx.account(from.into()), ctx.account(to.into())];
+            t.accounts = [from, to];
             t.amount = amount;
             t.begin(ctx.core.get());
             next(t)
         }
         1 | 2 => {
-            let key = t.keys[t.phase as usize - 1].clone();
-            t.get(ctx.core.get(), key)?;
+            let which = t.phase as usize - 1;
+            let key = t.keys[which].clone();
+            t.get_account(ctx.core.get(), t.accounts[which], key)?;
             next(t)
         }
         _ => {
@@ -33,8 +35,8 @@ pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             let to = t.values[1].unwrap_or(0);
             if from >= t.amount {
                 let (a, b) = (t.keys[0].clone(), t.keys[1].clone());
-                t.put(a, from - t.amount);
-                t.put(b, to + t.amount);
+                t.put_account(t.accounts[0], a, from - t.amount);
+                t.put_account(t.accounts[1], b, to + t.amount);
             }
             Ok(Step::Done(t.commit(ctx.core.get_mut())))
         }
@@ -49,18 +51,20 @@ pub fn atomic(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             let (from, to, amount) = ctx.pick_transfer();
-            t.keys = smallvec![ctx.account(from), ctx.account(to)];
+            t.keys = smallvec![ctx.account(from.into()), ctx.account(to.into())];
+            t.accounts = [from, to];
             t.amount = amount;
             let entries = ctx
                 .core
                 .get()
                 .get_many(&[t.keys[0].as_bytes(), t.keys[1].as_bytes()])?;
             t.snapshot = Some(ctx.core.get().visible_seq());
-            for (key, entry) in t.keys.clone().iter().zip(&entries) {
+            for ((key, i), entry) in t.keys.clone().iter().zip(t.accounts).zip(&entries) {
                 let value = entry.value.as_deref().map(decode);
                 t.values.push(value);
                 t.stamps.push(entry.versionstamp);
-                t.ops.read(
+                t.ops.read_account(
+                    i,
                     key.clone(),
                     value,
                     entry
@@ -82,8 +86,8 @@ pub fn atomic(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
                 .set(t.keys[0].as_bytes(), &encode(from - t.amount))
                 .set(t.keys[1].as_bytes(), &encode(to + t.amount));
             let (a, b) = (t.keys[0].clone(), t.keys[1].clone());
-            t.ops.write(a, from - t.amount);
-            t.ops.write(b, to + t.amount);
+            t.ops.write_account(t.accounts[0], a, from - t.amount);
+            t.ops.write_account(t.accounts[1], b, to + t.amount);
             match ctx.core.get_mut().atomic_commit(&op) {
                 Ok(AtomicResult::Ok { versionstamp }) => {
                     t.snapshot = Some(versionstamp.seq() - 1);
