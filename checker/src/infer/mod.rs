@@ -273,7 +273,15 @@ fn observe<'h>(
 
 /// Reports that txn `t` read `value` of `key` after it had `verb` (wrote or read) `want`.
 #[cold]
-fn internal(ctx: &Ctx<'_>, t: TxnId, key: KeyId, want: &Scalar, verb: &str, value: &Scalar, findings: &mut Findings) {
+fn internal(
+    ctx: &Ctx<'_>,
+    t: TxnId,
+    key: KeyId,
+    want: &Scalar,
+    verb: &str,
+    value: &Scalar,
+    findings: &mut Findings,
+) {
     let k = ctx.keys[key as usize];
     findings.add(
         "serializability",
