@@ -306,3 +306,35 @@ pub(crate) fn empty_deps(ctx: &Ctx<'_>) -> Deps {
         info_committed: 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Accesses, LINEAR};
+    use crate::history::Scalar;
+
+    /// Each key gets one record, in first-touch order, whether records are found by scanning
+    /// or, past [`LINEAR`] of them, through the index; clearing forgets them all.
+    #[test]
+    fn one_record_per_key_in_first_touch_order() {
+        let value = Scalar::Int(1);
+        let keys: Vec<u32> = (0..3 * LINEAR as u32).map(|i| (i * 7) % 50).collect();
+        let mut accesses = Accesses::default();
+        for _ in 0..2 {
+            accesses.clear();
+            for (i, &k) in keys.iter().chain(&keys).enumerate() {
+                let a = accesses.access(k);
+                a.rewrote |= a.write.is_some();
+                a.write = Some((&value, i as u32));
+            }
+            let mut first_touch: Vec<u32> = Vec::new();
+            for &k in &keys {
+                if !first_touch.contains(&k) {
+                    first_touch.push(k);
+                }
+            }
+            assert!(first_touch.len() > LINEAR);
+            assert_eq!(accesses.iter().map(|a| a.key).collect::<Vec<_>>(), first_touch);
+            assert!(accesses.iter().all(|a| a.rewrote));
+        }
+    }
+}
