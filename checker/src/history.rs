@@ -1128,22 +1128,8 @@ pub fn parse_str(text: &str) -> Result<History, Error> {
         .history
         .ops
         .reserve((newlines(text) + 1).min(text.len() / MIN_OP_LINE));
-    // Line by line as `str::lines` splits them (a `\r` before the newline is trimmed with
-    // the rest of the line's whitespace), but an op line the fast parser takes is split off
-    // by that parser, so only other lines cost a search for their end.
-    let mut rest = text;
     let mut number = 0;
-    while !rest.is_empty() {
-        number += 1;
-        if let Some((op, len)) = crate::fastparse::op_line(rest) {
-            parser.op(op);
-            rest = &rest[len..];
-            continue;
-        }
-        let (line, next) = rest.split_once('\n').unwrap_or((rest, ""));
-        parser.line(number, line)?;
-        rest = next;
-    }
+    parser.lines(text, &mut number)?;
     Ok(parser.history)
 }
 
@@ -1180,18 +1166,46 @@ pub fn parse_reader(reader: impl Read) -> Result<History, Error> {
         return parse_str(&text);
     }
     let mut parser = LineParser::default();
-    let mut line = String::new();
     let mut number = 0;
+    // Whole lines are read a block at a time and parsed as `parse_str` parses its text, so
+    // that the fast parser splits off the op lines itself; the bytes after a block's last
+    // newline wait for the next block.
+    let mut pending: Vec<u8> = Vec::new();
     loop {
-        line.clear();
-        if reader.read_line(&mut line).map_err(not_utf8)? == 0 {
-            break;
+        pending.reserve(READ_BLOCK as usize);
+        let read = (&mut reader)
+            .take(READ_BLOCK)
+            .read_to_end(&mut pending)
+            .map_err(not_utf8)?;
+        let end = if read == 0 {
+            pending.len()
+        } else {
+            match pending.iter().rposition(|&b| b == b'\n') {
+                Some(i) => i + 1,
+                None => continue,
+            }
+        };
+        match std::str::from_utf8(&pending[..end]) {
+            Ok(text) => parser.lines(text, &mut number)?,
+            Err(e) => {
+                // The lines before the one that is not UTF-8 are parsed first, so that an
+                // error there is reported as it would be line by line.
+                let valid = &pending[..e.valid_up_to()];
+                let whole = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                let text = std::str::from_utf8(&valid[..whole]).expect("a prefix of valid UTF-8");
+                parser.lines(text, &mut number)?;
+                return Err(Error::Format("history is not UTF-8 text".into()));
+            }
         }
-        number += 1;
-        parser.line(number, &line)?;
+        if read == 0 {
+            return Ok(parser.history);
+        }
+        pending.drain(..end);
     }
-    Ok(parser.history)
 }
+
+/// How many bytes [`parse_reader`] reads at a time.
+const READ_BLOCK: u64 = 1 << 20;
 
 /// Names invalid UTF-8 (random bytes) as what it is.
 fn not_utf8(e: std::io::Error) -> Error {
@@ -1210,6 +1224,28 @@ struct LineParser {
 }
 
 impl LineParser {
+    /// Parses `text`, whole lines, the first of which is line `number + 1`; `number` ends at
+    /// the last line's number.
+    ///
+    /// Line by line as `str::lines` splits them (a `\r` before the newline is trimmed with the
+    /// rest of the line's whitespace), but an op line the fast parser takes is split off by
+    /// that parser, so only other lines cost a search for their end.
+    fn lines(&mut self, text: &str, number: &mut usize) -> Result<(), Error> {
+        let mut rest = text;
+        while !rest.is_empty() {
+            *number += 1;
+            if let Some((op, len)) = crate::fastparse::op_line(rest) {
+                self.op(op);
+                rest = &rest[len..];
+                continue;
+            }
+            let (line, next) = rest.split_once('\n').unwrap_or((rest, ""));
+            self.line(*number, line)?;
+            rest = next;
+        }
+        Ok(())
+    }
+
     /// Adds an op the fast parser read.
     fn op(&mut self, op: Op) {
         self.seen_entry = true;
@@ -1243,7 +1279,7 @@ impl LineParser {
 
 #[cfg(test)]
 mod tests {
-    use super::{newlines, parse_str, History, LineParser};
+    use super::{newlines, parse_reader, parse_str, History, LineParser};
 
     /// Parses JSON Lines the plain way: every line split off by `str::lines`, then parsed.
     fn parse_by_lines(text: &str) -> Result<History, String> {
@@ -1280,6 +1316,57 @@ mod tests {
                 parse_str(&text).map_err(|e| e.to_string()),
                 parse_by_lines(&text),
                 "{text:?}"
+            );
+        }
+    }
+
+    /// Parses JSON Lines bytes the plain way `parse_reader` once did: line by line, each line
+    /// checked for UTF-8 when it is reached.
+    fn parse_bytes_by_lines(bytes: &[u8]) -> Result<History, String> {
+        let mut parser = LineParser::default();
+        for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+            let line = std::str::from_utf8(line).map_err(|_| "history is not UTF-8 text".to_string())?;
+            parser.line(i + 1, line).map_err(|e| e.to_string())?;
+        }
+        Ok(parser.history)
+    }
+
+    /// Reading a block at a time gives the line-by-line history or error: for lines across
+    /// block boundaries, a line longer than a block, and a line that is not JSON before or
+    /// after one that is not UTF-8 (whichever comes first is reported).
+    #[test]
+    fn blocks_parse_as_lines_do() {
+        let a = r#"{"index":1,"process":0,"type":"invoke","f":"txn","value":[["r","x",null]]}"#;
+        let b = r#"{"index":2,"process":0,"type":"ok","f":"txn","value":[["r","x",1]]}"#;
+        let ops: String = (1..40_000)
+            .map(|i| format!("{{\"index\":{i},\"process\":{},\"type\":\"invoke\",\"f\":\"txn\",\"value\":[[\"r\",\"k{}\",null]]}}\n", i % 7, "y".repeat(i % 13)))
+            .collect();
+        let mut texts: Vec<Vec<u8>> = [
+            format!("{a}\n{b}\n"),
+            format!("{a}\r\n{b}"),
+            format!("{a}\n\n{b}\n\n"),
+            ops.clone(),
+            format!("{ops}{b} x\n"),
+            format!("{a}{}\n{b}", " ".repeat(3 << 20)),
+        ]
+        .map(String::into_bytes)
+        .into();
+        texts.push([format!("{a}\n{b} x\n").as_bytes(), b"\xff\n"].concat());
+        texts.push(
+            [
+                format!("{a}\n").as_bytes(),
+                b"\xff\n",
+                format!("{b} x\n").as_bytes(),
+            ]
+            .concat(),
+        );
+        texts.push([ops.as_bytes(), b"{\"index\":\xe9}"].concat());
+        for text in texts {
+            assert_eq!(
+                parse_reader(&text[..]).map_err(|e| e.to_string()),
+                parse_bytes_by_lines(&text),
+                "{} bytes",
+                text.len()
             );
         }
     }

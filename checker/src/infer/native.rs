@@ -321,6 +321,7 @@ impl DepGraph for Native<'_> {
 
     /// Commit order, with a txn that has no commit sequence number placed just after its
     /// snapshot.
+    #[inline(always)]
     fn rank(&self, t: TxnId) -> u64 {
         match (self.commit.get(t), self.snapshot.get(t)) {
             (Some(c), _) => c.saturating_mul(2),
@@ -734,6 +735,10 @@ impl<'h> Native<'h> {
 
     /// Counts the write-read and anti-dependency edges of read `r` (if valid), settled at
     /// [`Read::pos`], and whether they go up in rank.
+    ///
+    /// Always inlined: judging calls it for every read, and as a call it cost about 100
+    /// instructions where its work is a few comparisons.
+    #[inline(always)]
     fn count_read_edges(&mut self, r: usize) {
         let read = self.reads[r];
         if !read.valid {
