@@ -200,8 +200,13 @@ impl<S: Storage> Core<S> {
         Ok(())
     }
 
-    /// Asks the CPU to start loading `key`'s entry (see `Mvcc::prefetch`).
-    pub(crate) fn prefetch(&self, key: &[u8]) {
+    /// A hint that `key` will be read soon: asks the CPU to start loading
+    /// its table entry (see `Mvcc::prefetch`), so the read does not wait for
+    /// memory. It changes nothing else; a caller that knows its keys some
+    /// work ahead of reading them (as a simulated agent does, one scheduler
+    /// step or more before) can overlap the wait with that work.
+    #[inline]
+    pub fn prefetch(&self, key: &[u8]) {
         self.mvcc.prefetch(key);
     }
 

@@ -22,6 +22,11 @@ pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             t.accounts = [from, to];
             t.amount = amount;
             t.begin(ctx.core.get());
+            // The balances are read in the agent's next steps: their table
+            // entries load meanwhile (a hint, with no effect on the run).
+            for key in &t.keys {
+                ctx.core.get().prefetch(key.as_bytes());
+            }
             next(t)
         }
         1 | 2 => {
