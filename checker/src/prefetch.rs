@@ -47,10 +47,11 @@ pub(crate) fn prefetch_slice<T>(items: &[T], max_bytes: usize) {
 mod tests {
     use super::{prefetch, prefetch_slice};
 
-    /// Prefetching leaves memory as it was, for live data, one past a list's end and an
-    /// address nothing is mapped at.
+    /// Prefetching never faults, whatever the address: live data, one past its end, and
+    /// addresses nothing is mapped at. A fault would end the test process, so getting to the
+    /// end is what this checks; prefetching has no other effect a test could observe.
     #[test]
-    fn prefetch_changes_nothing() {
+    fn prefetch_never_faults() {
         let list = vec![7u64; 3];
         prefetch(&list[0]);
         prefetch(list.as_ptr_range().end);
@@ -58,6 +59,5 @@ mod tests {
         prefetch(usize::MAX as *const u64);
         prefetch_slice(&list, 256);
         prefetch_slice::<u64>(&[], 256);
-        assert_eq!(list, [7, 7, 7]);
     }
 }

@@ -34,10 +34,11 @@ pub(crate) fn prefetch_value<T>(value: &T) {
 mod tests {
     use super::{prefetch, prefetch_value};
 
-    /// Prefetching leaves memory as it was, for live data, one past its end and an address
-    /// nothing is mapped at.
+    /// Prefetching never faults, whatever the address: live data, one past its end, and
+    /// addresses nothing is mapped at. A fault would end the test process, so getting to the
+    /// end is what this checks; prefetching has no other effect a test could observe.
     #[test]
-    fn prefetch_changes_nothing() {
+    fn prefetch_never_faults() {
         let list = vec![7u64; 3];
         prefetch(&list[0]);
         prefetch(list.as_ptr_range().end);
@@ -45,6 +46,5 @@ mod tests {
         prefetch(usize::MAX as *const u64);
         prefetch_value(&list);
         prefetch_value(&());
-        assert_eq!(list, [7, 7, 7]);
     }
 }
