@@ -10,7 +10,7 @@
 //! Prints the median of several repetitions and the spread (max/min);
 //! `--in-memory` skips the real-directory figures.
 
-use engine::bench::{in_memory, on_disk};
+use engine::bench::{in_memory, on_disk, recovery};
 use engine::SyncPolicy;
 
 fn median_and_spread(mut xs: Vec<f64>) -> (f64, f64) {
@@ -28,6 +28,9 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (mem_txns, reps) = if quick { (200_000, 3) } else { (2_000_000, 5) };
     report("in-memory transfers, 1 thread", reps, || in_memory(mem_txns));
+    report("recoveries (10,000 keys + 4,400 commits)", reps, || {
+        recovery(if quick { 20 } else { 100 })
+    });
     if std::env::args().any(|a| a == "--in-memory") {
         return;
     }

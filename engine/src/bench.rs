@@ -73,6 +73,59 @@ pub fn in_memory(txns: u64) -> f64 {
     committed as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Recoveries per second of the simulator's typical crash image: the
+/// transfer workload's 10,000 accounts in a checkpoint, and half a MiB of
+/// transfers (4,400 of them, 119 bytes each) in the WAL after it: the
+/// simulator checkpoints every MiB, so a crash finds half of that on
+/// average. Each recovery opens a fresh copy
+/// of the image, so the copy is part of what is measured, as it is in the
+/// simulator.
+pub fn recovery(recoveries: u64) -> f64 {
+    let options = Options {
+        ring_capacity: 1024,
+        sync: SyncPolicy::EveryCommit,
+        checkpoint_wal_bytes: 1 << 20,
+        mutant: None,
+    };
+    let mut core = Core::open(MemDisk::new(), options.clone()).unwrap();
+    let mut setup = core.begin();
+    for i in 0..ACCOUNTS {
+        setup.put(&account(i), &1_000u64.to_le_bytes()).unwrap();
+    }
+    core.commit(&setup).unwrap();
+    let mut pick = Pick(0x9e37_79b9_7f4a_7c15);
+    let mut transfers = 0u64;
+    let mut since_checkpoint = 0u64;
+    while core.generation() == 0 || since_checkpoint < 4_400 {
+        let from = account(pick.next_u64() % ACCOUNTS);
+        let to = account(pick.next_u64() % ACCOUNTS);
+        let mut t = core.begin();
+        let [a, b] = core.get_batch(&mut t, [&from, &to]).unwrap();
+        let a = u64::from_le_bytes(a.value.unwrap()[..].try_into().unwrap());
+        let b = u64::from_le_bytes(b.value.unwrap()[..].try_into().unwrap());
+        if from == to || a == 0 {
+            continue;
+        }
+        t.put(&from, &(a - 1).to_le_bytes()).unwrap();
+        t.put(&to, &(b + 1).to_le_bytes()).unwrap();
+        let generation = core.generation();
+        core.commit(&t).unwrap();
+        transfers += 1;
+        since_checkpoint = if core.generation() == generation {
+            since_checkpoint + 1
+        } else {
+            0
+        };
+    }
+    let image = core.into_storage().crash_image();
+    let start = Instant::now();
+    for _ in 0..recoveries {
+        let core = Core::open(MemDisk::from_image(image.clone()), options.clone()).unwrap();
+        assert_eq!(core.last_seq(), transfers + 1, "every transfer recovers");
+    }
+    recoveries as f64 / start.elapsed().as_secs_f64()
+}
+
 /// Committed transfers per second on a real temporary directory with the
 /// given sync policy, from `threads` threads sharing one `Db`.
 pub fn on_disk(sync: SyncPolicy, threads: u64, txns_per_thread: u64) -> f64 {

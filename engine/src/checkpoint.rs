@@ -53,17 +53,12 @@ pub fn encode(mvcc: &Mvcc, seq: u64) -> Vec<u8> {
     out
 }
 
-/// A decoded checkpoint: its sequence number and entries.
-pub struct Decoded {
-    /// The sequence number of the last commit it holds.
-    pub seq: u64,
-    /// Key, version, value for every live key, in key order.
-    pub entries: Vec<(Bytes, u64, Bytes)>,
-}
-
-/// Decodes a checkpoint, checking every length against the bytes present,
-/// so any damage is a `Corruption`, never a panic.
-pub fn decode(name: &str, bytes: &[u8]) -> Result<Decoded, Corruption> {
+/// Decodes a checkpoint into `mvcc`, which must be empty, and returns its
+/// sequence number. Every length is checked against the bytes present, so
+/// any damage is a `Corruption`, never a panic; on one, `mvcc` is
+/// half-loaded and the caller drops it. Entries go straight into the state
+/// as they are decoded, with no list of them in between.
+pub fn decode_into(name: &str, bytes: &[u8], mvcc: &mut Mvcc) -> Result<u64, Corruption> {
     let corrupt = |offset: usize, reason: &str| Corruption {
         file: name.to_owned(),
         offset: offset as u64,
@@ -93,8 +88,7 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<Decoded, Corruption> {
     // entry is at least 16 bytes), so a damaged count cannot ask for more
     // memory than the file's size.
     let capacity = usize::try_from(count).unwrap_or(usize::MAX).min(body.len() / 16);
-    let mut entries = Vec::with_capacity(capacity);
-    let mut previous: Option<Bytes> = None;
+    let mut loader = mvcc.loader(capacity);
     for _ in 0..count {
         let key_len = u32::from_le_bytes(take(4, &mut at)?.try_into().expect("4 bytes")) as usize;
         if key_len > MAX_KEY_LEN {
@@ -110,16 +104,15 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<Decoded, Corruption> {
         if version == 0 || version > seq {
             return Err(corrupt(at, "checkpoint version outside 1..=seq"));
         }
-        if previous.as_ref().is_some_and(|p| *p >= key) {
+        if loader.last().is_some_and(|p| *p >= key) {
             return Err(corrupt(at, "checkpoint keys out of order"));
         }
-        previous = Some(key.clone());
-        entries.push((key, version, value));
+        loader.load(key, version, value);
     }
     if at != body.len() {
         return Err(corrupt(at, "trailing bytes after the last checkpoint entry"));
     }
-    Ok(Decoded { seq, entries })
+    Ok(seq)
 }
 
 /// Writes generation `next`'s checkpoint of `mvcc` at `seq`, starts its

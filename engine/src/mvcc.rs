@@ -32,6 +32,7 @@ use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 use std::ops::Bound;
 
+use hashbrown::hash_map::RawEntryMut;
 use rustc_hash::FxBuildHasher;
 use smallvec::SmallVec;
 
@@ -67,6 +68,17 @@ struct Chain {
 }
 
 impl Chain {
+    /// A chain of one version, held inline.
+    #[inline]
+    fn single(version: (u64, Option<Bytes>)) -> Chain {
+        let mut versions = SmallVec::new();
+        versions.push(version);
+        Chain {
+            versions,
+            pruned: false,
+        }
+    }
+
     /// Where the live versions start at `horizon`: at the newest version
     /// <= horizon, or at the first if none is.
     #[inline]
@@ -147,6 +159,12 @@ pub enum Lookup<'a> {
 /// alone, without reading the entry, which is what a prefetch needs.
 type FxHashMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
 
+/// A key's hash in the version table, computed once for a prefetch and
+/// the write that follows it. Only `Mvcc::prefetch_hashed` makes one, so it
+/// is always the hash the table itself would compute.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyHash(u64);
+
 /// All keys' version chains.
 ///
 /// Point reads go through a hash map with a fixed (unseeded) hasher, which
@@ -208,11 +226,18 @@ impl Mvcc {
     /// first slot probed gets loaded instead, which costs only the hint.
     #[inline]
     pub fn prefetch(&self, key: &[u8]) {
+        self.prefetch_hashed(key);
+    }
+
+    /// `prefetch`, returning the key's hash for the write that follows.
+    #[inline]
+    pub fn prefetch_hashed(&self, key: &[u8]) -> KeyHash {
         let hash = std::hash::BuildHasher::hash_one(self.keys.hasher(), key);
         if let Some((stored, chain)) = self.keys.raw_entry().from_hash(hash, |_| true) {
             prefetch_value(stored);
             prefetch_value(chain);
         }
+        KeyHash(hash)
     }
 
     /// The newest version of `key` at or below `snapshot`, with the stored
@@ -384,53 +409,48 @@ impl Mvcc {
     }
 
     /// The newest live value of every key, with its version: what a
-    /// checkpoint writes.
+    /// checkpoint writes. Keys come in order, so their table entries are
+    /// scattered: each is asked for `LOOKAHEAD` keys before it is read,
+    /// and the waits for memory overlap rather than add up.
     pub fn latest_entries(&self) -> impl Iterator<Item = (&Bytes, u64, &Bytes)> {
-        self.order.iter().filter_map(|key| {
+        const LOOKAHEAD: usize = 8;
+        let mut ahead = self.order.iter();
+        ahead.by_ref().take(LOOKAHEAD).for_each(|key| self.prefetch(key));
+        self.order.iter().filter_map(move |key| {
+            if let Some(next) = ahead.next() {
+                self.prefetch(next);
+            }
             let (seq, value) = self.keys[key].versions.last()?;
             value.as_ref().map(|v| (key, *seq, v))
         })
     }
 
-    /// Loads a checkpoint's entries, which come in strictly increasing key
-    /// order, into an empty state (recovery's first step). The key order is
-    /// built from them in one pass, with no sort.
-    pub fn load_checkpoint(&mut self, entries: Vec<(Bytes, u64, Bytes)>) {
+    /// A loader of a checkpoint's entries into this state, which must be
+    /// empty (recovery's first step); `capacity` is how many entries are
+    /// expected.
+    pub fn loader(&mut self, capacity: usize) -> Loader<'_> {
         assert!(
             self.keys.is_empty() && self.order.is_empty(),
             "a checkpoint loads into an empty state"
         );
-        assert!(
-            entries.windows(2).all(|w| w[0].0 < w[1].0),
-            "a checkpoint's keys are in strictly increasing order"
-        );
-        self.keys.reserve(entries.len());
-        let mut order = Vec::with_capacity(entries.len());
-        for (key, seq, value) in entries {
-            order.push(key.clone());
-            let versions = SmallVec::from_elem((seq, Some(value)), 1);
-            self.keys.insert(
-                key,
-                Chain {
-                    versions,
-                    pruned: false,
-                },
-            );
+        self.keys.reserve(capacity);
+        Loader {
+            mvcc: self,
+            order: Vec::with_capacity(capacity),
         }
-        // Already sorted, so collecting is a single bulk load.
-        self.order = order.into_iter().collect();
     }
 
     /// Installs one version replayed from the WAL as the key's only one:
     /// recovery keeps just the newest version of every key (see
     /// `collapse`), so replaying a long WAL never grows a chain. A key new
     /// since the checkpoint enters the key order here; the rest are there.
-    pub fn install(&mut self, key: Bytes, seq: u64, value: Option<Bytes>) {
-        let chain = match self.keys.entry(key) {
-            hashbrown::hash_map::Entry::Occupied(chain) => chain.into_mut(),
-            hashbrown::hash_map::Entry::Vacant(slot) => {
-                self.order.insert(slot.key().clone());
-                slot.insert(Chain::default())
+    /// `hash` is the key's, from `prefetch_hashed` as its record was read.
+    pub fn install(&mut self, hash: KeyHash, key: Bytes, seq: u64, value: Option<Bytes>) {
+        let chain = match self.keys.raw_entry_mut().from_key_hashed_nocheck(hash.0, &key) {
+            RawEntryMut::Occupied(chain) => chain.into_mut(),
+            RawEntryMut::Vacant(slot) => {
+                self.order.insert(key.clone());
+                slot.insert_hashed_nocheck(hash.0, key, Chain::default()).1
             }
         };
         if let Some((last, _)) = chain.versions.last() {
@@ -447,8 +467,12 @@ impl Mvcc {
         assert_eq!(self.order.len(), self.keys.len(), "every key is in the key order");
         let mut deleted = Vec::new();
         self.keys.retain(|key, chain| {
-            let newest = chain.versions.pop().expect("chains are never empty");
-            chain.versions = SmallVec::from_elem(newest, 1);
+            // After a recovery every chain already holds one version (see
+            // `install`), so only a longer one is rebuilt.
+            if chain.versions.len() > 1 {
+                let newest = chain.versions.pop().expect("chains are never empty");
+                *chain = Chain::single(newest);
+            }
             chain.pruned = false;
             let live = chain.versions[0].1.is_some();
             if !live {
@@ -482,6 +506,41 @@ impl Mvcc {
     /// The number of versions held, over all keys (for memory-bound tests).
     pub fn version_count(&self) -> usize {
         self.keys.values().map(|c| c.versions.len()).sum()
+    }
+}
+
+/// Loads a checkpoint's entries, which come in strictly increasing key
+/// order, into an empty state (see `Mvcc::loader`). The key order is built
+/// from them in one pass, with no sort, when the loader is dropped, so the
+/// state's table and key order agree however loading ends.
+pub struct Loader<'a> {
+    mvcc: &'a mut Mvcc,
+    order: Vec<Bytes>,
+}
+
+impl Loader<'_> {
+    /// The key loaded last.
+    pub fn last(&self) -> Option<&Bytes> {
+        self.order.last()
+    }
+
+    /// Loads one entry: `key`'s only version, `value` at `seq`.
+    #[inline]
+    pub fn load(&mut self, key: Bytes, seq: u64, value: Bytes) {
+        assert!(
+            self.order.last().is_none_or(|last| *last < key),
+            "a checkpoint's keys are in strictly increasing order"
+        );
+        self.order.push(key.clone());
+        let previous = self.mvcc.keys.insert(key, Chain::single((seq, Some(value))));
+        assert!(previous.is_none(), "a checkpoint holds each key once");
+    }
+}
+
+impl Drop for Loader<'_> {
+    fn drop(&mut self) {
+        // Already sorted, so collecting is a single bulk load.
+        self.mvcc.order = std::mem::take(&mut self.order).into_iter().collect();
     }
 }
 

@@ -11,7 +11,7 @@
 use crate::error::{Corruption, Error, Result};
 use crate::files::{self, FileKind};
 use crate::mutant::Mutant;
-use crate::mvcc::Mvcc;
+use crate::mvcc::{KeyHash, Mvcc};
 use crate::storage::Storage;
 use crate::wal::{self, Record};
 use crate::Bytes;
@@ -88,24 +88,18 @@ pub fn recover<S: Storage>(storage: &S, mutant: Option<Mutant>) -> Result<Recove
         let bytes = storage
             .read(&name)?
             .ok_or_else(|| corrupt(&name, 0, "checkpoint vanished"))?;
-        let decoded = crate::checkpoint::decode(&name, &bytes).map_err(Error::Corrupt)?;
-        mvcc.load_checkpoint(decoded.entries);
-        last_seq = decoded.seq;
-        report.checkpoint_seq = decoded.seq;
+        let seq = crate::checkpoint::decode_into(&name, &bytes, &mut mvcc).map_err(Error::Corrupt)?;
+        last_seq = seq;
+        report.checkpoint_seq = seq;
     }
     let wal_name = files::wal(generation);
     if let Some(bytes) = storage.read(&wal_name)? {
         report.wal_exists = true;
-        let replay = replay(&wal_name, &bytes, last_seq, mutant)?;
-        report.commits_replayed = replay.commits.len() as u64;
-        report.torn_bytes = (bytes.len() - replay.valid_len) as u64;
+        let replayed = replay(&wal_name, &bytes, last_seq, mutant, &mut mvcc)?;
+        report.commits_replayed = replayed.commits;
+        report.torn_bytes = (bytes.len() - replayed.valid_len) as u64;
         if mutant != Some(Mutant::SeqReuseAfterRecovery) {
-            last_seq = replay.commits.last().map_or(last_seq, |(seq, _)| *seq);
-        }
-        for (seq, writes) in replay.commits {
-            for (key, value) in writes {
-                mvcc.install(key, seq, value);
-            }
+            last_seq = replayed.last_seq.unwrap_or(last_seq);
         }
     }
     mvcc.collapse(last_seq);
@@ -116,72 +110,101 @@ pub fn recover<S: Storage>(storage: &S, mutant: Option<Mutant>) -> Result<Recove
     })
 }
 
-/// A commit's writes in WAL order; `None` is a delete.
-type Writes = Vec<(Bytes, Option<Bytes>)>;
-
-/// The commits of one WAL file.
-struct Replay {
-    commits: Vec<(u64, Writes)>,
+/// What replaying one WAL file applied.
+struct Replayed {
+    /// Commits applied.
+    commits: u64,
+    /// The last one's sequence number.
+    last_seq: Option<u64>,
     /// Bytes up to the end of the last applied commit.
     valid_len: usize,
 }
 
-/// Groups a WAL's records into commits, checking their structure.
-fn replay(name: &str, bytes: &[u8], after_seq: u64, mutant: Option<Mutant>) -> Result<Replay> {
-    let scan = wal::scan(bytes, mutant != Some(Mutant::NoChecksum)).map_err(|d| {
+/// Replays a WAL's commits into `mvcc`, each as soon as its marker is read,
+/// checking their structure. On an error `mvcc` is half-replayed, and the
+/// caller drops it.
+///
+/// Damage to a record (a bad record with a valid one after it) is reported
+/// in preference to a structural error before it, as when the whole file
+/// was scanned first: reading goes on to the end before a structural error
+/// is returned.
+fn replay(
+    name: &str,
+    bytes: &[u8],
+    after_seq: u64,
+    mutant: Option<Mutant>,
+    mvcc: &mut Mvcc,
+) -> Result<Replayed> {
+    let damaged = |d: wal::DamagedRecord| {
         corrupt(
             name,
             d.offset,
             format!("{} followed by a valid record at byte {}", d.error, d.valid_after),
         )
-    })?;
-    let mut commits = Vec::new();
-    let mut pending: Writes = Vec::new();
+    };
+    let mut reader = wal::Reader::new(bytes, mutant != Some(Mutant::NoChecksum));
+    let structural = |reader: &mut wal::Reader<'_>, offset: usize, reason: String| {
+        reader.finish().map_err(damaged)?;
+        Err(corrupt(name, offset, reason))
+    };
+    // One commit's writes, until its marker; reused for every commit.
+    let mut pending: Vec<(KeyHash, Bytes, Option<Bytes>)> = Vec::new();
     let mut pending_seq = None;
+    let mut replayed = Replayed {
+        commits: 0,
+        last_seq: None,
+        valid_len: 0,
+    };
     let mut last = after_seq;
-    let mut valid_len = 0;
-    for (offset, record) in scan.records {
+    while let Some((offset, record, next)) = reader.next_record().map_err(damaged)? {
         let seq = record.seq();
         if seq <= last {
-            return Err(corrupt(
-                name,
-                offset,
-                format!("sequence {seq} is not above {last}"),
-            ));
+            return structural(&mut reader, offset, format!("sequence {seq} is not above {last}"));
         }
         if pending_seq.is_some_and(|p| p != seq) {
-            return Err(corrupt(
-                name,
+            return structural(
+                &mut reader,
                 offset,
-                "a commit's records are interleaved with another's",
-            ));
+                "a commit's records are interleaved with another's".into(),
+            );
         }
         match record {
             Record::Put { key, value, .. } => {
-                pending.push((key, Some(value)));
+                // The key's entry is installed when the marker comes, a
+                // record or more later: it loads meanwhile.
+                pending.push((mvcc.prefetch_hashed(&key), key, Some(value)));
                 pending_seq = Some(seq);
             }
             Record::Delete { key, .. } => {
-                pending.push((key, None));
+                pending.push((mvcc.prefetch_hashed(&key), key, None));
                 pending_seq = Some(seq);
             }
             Record::Marker { count, .. } => {
                 if count as usize != pending.len() || count == 0 {
-                    return Err(corrupt(
-                        name,
+                    return structural(
+                        &mut reader,
                         offset,
-                        "commit marker's count does not match its records",
-                    ));
+                        "commit marker's count does not match its records".into(),
+                    );
                 }
-                commits.push((seq, std::mem::take(&mut pending)));
+                for (hash, key, value) in pending.drain(..) {
+                    mvcc.install(hash, key, seq, value);
+                }
                 pending_seq = None;
                 last = seq;
-                valid_len = wal::decode_at(bytes, offset, false).map_or(bytes.len(), |(_, next)| next);
+                replayed.commits += 1;
+                replayed.last_seq = Some(seq);
+                replayed.valid_len = next;
             }
         }
     }
     if mutant == Some(Mutant::NoCommitMarker) && !pending.is_empty() {
-        commits.push((pending_seq.expect("pending records have a sequence"), pending));
+        let seq = pending_seq.expect("pending records have a sequence");
+        for (hash, key, value) in pending.drain(..) {
+            mvcc.install(hash, key, seq, value);
+        }
+        replayed.commits += 1;
+        replayed.last_seq = Some(seq);
     }
-    Ok(Replay { commits, valid_len })
+    Ok(replayed)
 }

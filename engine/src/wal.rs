@@ -269,44 +269,96 @@ pub struct DamagedRecord {
     pub valid_after: usize,
 }
 
-/// Scans a whole log file.
+/// Reads a log file's records one at a time, in order, so recovery can
+/// apply each commit as it comes rather than first collecting every
+/// record of a file that may hold a mebibyte of them.
 ///
 /// Records are read until the first one that does not decode. If no valid
 /// record starts anywhere after it, the rest is a torn tail (a write that
-/// was never acknowledged). If one does, a record in the middle of durable
-/// data was damaged, which is reported rather than silently dropped.
-pub fn scan(bytes: &[u8], verify_checksum: bool) -> Result<Scan, DamagedRecord> {
-    let mut records = Vec::new();
-    let mut offset = 0;
-    while offset < bytes.len() {
-        match decode_at(bytes, offset, verify_checksum) {
-            Ok((record, next)) => {
-                assert!(next > offset, "decoding always advances");
-                records.push((offset, record));
-                offset = next;
-            }
-            Err(error) => {
-                if let Some(valid_after) =
-                    (offset + 1..bytes.len()).find(|&at| decode_at(bytes, at, true).is_ok())
-                {
-                    return Err(DamagedRecord {
-                        offset,
-                        error,
-                        valid_after,
-                    });
-                }
-                return Ok(Scan {
-                    records,
-                    torn_tail: Some((offset, error)),
-                });
-            }
+/// was never acknowledged) and reading ends there. If one does, a record in
+/// the middle of durable data was damaged, which is reported rather than
+/// silently dropped.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    verify_checksum: bool,
+    torn_tail: Option<(usize, DecodeError)>,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `bytes`; `verify_checksum` is false only
+    /// under the `no-checksum` mutant.
+    pub fn new(bytes: &'a [u8], verify_checksum: bool) -> Self {
+        Reader {
+            bytes,
+            offset: 0,
+            verify_checksum,
+            torn_tail: None,
         }
     }
-    assert_eq!(offset, bytes.len(), "a clean scan ends exactly at the end");
-    Ok(Scan {
-        records,
-        torn_tail: None,
-    })
+
+    /// The next record with its offset and the offset after it; `None` at
+    /// the end of the file or at a torn tail.
+    #[inline]
+    pub fn next_record(&mut self) -> Result<Option<(usize, Record, usize)>, DamagedRecord> {
+        if self.offset == self.bytes.len() || self.torn_tail.is_some() {
+            return Ok(None);
+        }
+        assert!(self.offset < self.bytes.len(), "reading stays within the file");
+        match decode_at(self.bytes, self.offset, self.verify_checksum) {
+            Ok((record, next)) => {
+                assert!(next > self.offset, "decoding always advances");
+                let at = std::mem::replace(&mut self.offset, next);
+                Ok(Some((at, record, next)))
+            }
+            Err(error) => self.stop(error).map(|()| None),
+        }
+    }
+
+    /// Ends the reading at an invalid record: a torn tail, or damage when
+    /// a valid record follows it.
+    #[cold]
+    fn stop(&mut self, error: DecodeError) -> Result<(), DamagedRecord> {
+        let offset = self.offset;
+        if let Some(valid_after) =
+            (offset + 1..self.bytes.len()).find(|&at| decode_at(self.bytes, at, true).is_ok())
+        {
+            return Err(DamagedRecord {
+                offset,
+                error,
+                valid_after,
+            });
+        }
+        self.torn_tail = Some((offset, error));
+        Ok(())
+    }
+
+    /// Reads the rest of the file, for a caller that stops early but must
+    /// still report damage further on before anything else it found.
+    pub fn finish(&mut self) -> Result<(), DamagedRecord> {
+        while self.next_record()?.is_some() {}
+        Ok(())
+    }
+
+    /// Where the torn tail starts and why, once reading has reached it.
+    pub fn torn_tail(&self) -> Option<&(usize, DecodeError)> {
+        self.torn_tail.as_ref()
+    }
+}
+
+/// Scans a whole log file (see `Reader` for how it ends).
+pub fn scan(bytes: &[u8], verify_checksum: bool) -> Result<Scan, DamagedRecord> {
+    let mut reader = Reader::new(bytes, verify_checksum);
+    let mut records = Vec::new();
+    while let Some((offset, record, _)) = reader.next_record()? {
+        records.push((offset, record));
+    }
+    let torn_tail = reader.torn_tail().cloned();
+    if torn_tail.is_none() {
+        assert_eq!(reader.offset, bytes.len(), "a clean scan ends exactly at the end");
+    }
+    Ok(Scan { records, torn_tail })
 }
 
 #[cfg(test)]

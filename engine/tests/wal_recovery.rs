@@ -395,3 +395,48 @@ fn fill_mem(core: &mut Core<MemDisk>, n: u8) {
         core.commit(&t).unwrap();
     }
 }
+
+/// The reason recovery gives for refusing `wal`.
+fn corruption(wal: &[u8]) -> String {
+    match open_image(wal) {
+        Err(Error::Corrupt(c)) => c.reason,
+        other => panic!("expected corruption, got {:?}", other.map(|c| c.last_seq())),
+    }
+}
+
+/// Recovery replays each commit as it reads it, but reports what it would
+/// have reported had it scanned the whole file first: damage to a record
+/// (a bad record with a valid one after it) rather than a structural error
+/// before it, and the structural error when nothing after it is damaged.
+#[test]
+fn damage_is_reported_before_an_earlier_structural_error_and_that_error_alone_otherwise() {
+    let mut wal = Vec::new();
+    engine::wal::encode_write(&mut wal, 1, b"a", Some(b"1"));
+    engine::wal::encode_marker(&mut wal, 1, 1);
+    let repeated_at = wal.len();
+    engine::wal::encode_write(&mut wal, 1, b"b", Some(b"2"));
+    engine::wal::encode_marker(&mut wal, 1, 1);
+    let structural = corruption(&wal);
+    assert_eq!(structural, "sequence 1 is not above 1");
+    let damaged_at = wal.len();
+    engine::wal::encode_write(&mut wal, 2, b"c", Some(b"3"));
+    engine::wal::encode_marker(&mut wal, 2, 1);
+    engine::wal::encode_write(&mut wal, 3, b"d", Some(b"4"));
+    engine::wal::encode_marker(&mut wal, 3, 1);
+    assert_eq!(
+        corruption(&wal),
+        structural,
+        "intact records after the error change nothing"
+    );
+    wal[damaged_at + 12] ^= 0x40;
+    let damage = corruption(&wal);
+    assert!(
+        damage.starts_with("checksum mismatch followed by a valid record"),
+        "{damage}"
+    );
+    assert!(repeated_at < damaged_at);
+    // The same damage with nothing valid after it is a torn tail: the
+    // structural error is reported.
+    let torn = &wal[..damaged_at + 20];
+    assert_eq!(corruption(torn), structural);
+}
