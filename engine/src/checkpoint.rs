@@ -112,6 +112,7 @@ pub fn decode_into(name: &str, bytes: &[u8], mvcc: &mut Mvcc) -> Result<u64, Cor
     if at != body.len() {
         return Err(corrupt(at, "trailing bytes after the last checkpoint entry"));
     }
+    loader.finish();
     Ok(seq)
 }
 

@@ -427,16 +427,15 @@ impl Mvcc {
 
     /// A loader of a checkpoint's entries into this state, which must be
     /// empty (recovery's first step); `capacity` is how many entries are
-    /// expected.
+    /// expected. The entries enter the state when the loader finishes.
     pub fn loader(&mut self, capacity: usize) -> Loader<'_> {
         assert!(
             self.keys.is_empty() && self.order.is_empty(),
             "a checkpoint loads into an empty state"
         );
-        self.keys.reserve(capacity);
         Loader {
             mvcc: self,
-            order: Vec::with_capacity(capacity),
+            staged: Vec::with_capacity(capacity),
         }
     }
 
@@ -510,37 +509,57 @@ impl Mvcc {
 }
 
 /// Loads a checkpoint's entries, which come in strictly increasing key
-/// order, into an empty state (see `Mvcc::loader`). The key order is built
-/// from them in one pass, with no sort, when the loader is dropped, so the
-/// state's table and key order agree however loading ends.
+/// order, into an empty state (see `Mvcc::loader`).
+///
+/// Keys in order land at random places in the hash table, and on a table
+/// larger than the cache each of those writes waits for memory. So the
+/// entries are staged as they come, with their hashes, and `finish` puts
+/// them into the table in the order of the slots they hash to: the table is
+/// then written from one end to the other, which the CPU streams. The key
+/// order is built from the staged keys in one pass, with no sort. A loader
+/// dropped unfinished (damage found part way) leaves the state empty.
 pub struct Loader<'a> {
     mvcc: &'a mut Mvcc,
-    order: Vec<Bytes>,
+    /// Hash, key, version and value of every entry loaded, in key order.
+    staged: Vec<(u64, Bytes, u64, Bytes)>,
 }
 
 impl Loader<'_> {
     /// The key loaded last.
     pub fn last(&self) -> Option<&Bytes> {
-        self.order.last()
+        self.staged.last().map(|(_, key, _, _)| key)
     }
 
     /// Loads one entry: `key`'s only version, `value` at `seq`.
     #[inline]
     pub fn load(&mut self, key: Bytes, seq: u64, value: Bytes) {
         assert!(
-            self.order.last().is_none_or(|last| *last < key),
+            self.last().is_none_or(|last| *last < key),
             "a checkpoint's keys are in strictly increasing order"
         );
-        self.order.push(key.clone());
-        let previous = self.mvcc.keys.insert(key, Chain::single((seq, Some(value))));
-        assert!(previous.is_none(), "a checkpoint holds each key once");
+        let hash = std::hash::BuildHasher::hash_one(self.mvcc.keys.hasher(), &key);
+        self.staged.push((hash, key, seq, value));
     }
-}
 
-impl Drop for Loader<'_> {
-    fn drop(&mut self) {
+    /// Puts the loaded entries into the state.
+    pub fn finish(mut self) {
+        let mvcc = &mut *self.mvcc;
         // Already sorted, so collecting is a single bulk load.
-        self.mvcc.order = std::mem::take(&mut self.order).into_iter().collect();
+        mvcc.order = self.staged.iter().map(|(_, key, _, _)| key.clone()).collect();
+        mvcc.keys.reserve(self.staged.len());
+        // The slot a hash starts probing at is its low bits under the
+        // table's mask, which hashbrown sizes for a load of at most 7/8. If
+        // the guess is off, the writes are less orderly, never wrong.
+        let mask = (self.staged.len().max(8) * 8 / 7).next_power_of_two() as u64 - 1;
+        self.staged.sort_unstable_by_key(|(hash, _, _, _)| hash & mask);
+        for (hash, key, seq, value) in self.staged.drain(..) {
+            match mvcc.keys.raw_entry_mut().from_key_hashed_nocheck(hash, &key) {
+                RawEntryMut::Vacant(slot) => {
+                    slot.insert_hashed_nocheck(hash, key, Chain::single((seq, Some(value))));
+                }
+                RawEntryMut::Occupied(_) => unreachable!("a checkpoint's keys are distinct (they increase)"),
+            }
+        }
     }
 }
 
