@@ -8,6 +8,8 @@
 //! record followed by a valid one is damage to durable data: recovery fails
 //! with `Corrupt` rather than silently dropping acknowledged commits.
 
+use std::collections::VecDeque;
+
 use crate::error::{Corruption, Error, Result};
 use crate::files::{self, FileKind};
 use crate::mutant::Mutant;
@@ -110,6 +112,10 @@ pub fn recover<S: Storage>(storage: &S, mutant: Option<Mutant>) -> Result<Recove
     })
 }
 
+/// How many replayed writes behind reading their records installing them
+/// runs: enough for the prefetches of their table entries to land.
+const INSTALL_LAG: usize = 16;
+
 /// What replaying one WAL file applied.
 struct Replayed {
     /// Commits applied.
@@ -120,8 +126,8 @@ struct Replayed {
     valid_len: usize,
 }
 
-/// Replays a WAL's commits into `mvcc`, each as soon as its marker is read,
-/// checking their structure. On an error `mvcc` is half-replayed, and the
+/// Replays a WAL's commits into `mvcc`, in order, as their markers are
+/// read, checking their structure. On an error `mvcc` is half-replayed, and the
 /// caller drops it.
 ///
 /// Damage to a record (a bad record with a valid one after it) is reported
@@ -150,6 +156,10 @@ fn replay(
     // One commit's writes, until its marker; reused for every commit.
     let mut pending: Vec<(KeyHash, Bytes, Option<Bytes>)> = Vec::new();
     let mut pending_seq = None;
+    // Writes of whole commits, in WAL order, not yet installed: each is
+    // installed `INSTALL_LAG` writes after its record was read and its
+    // key's entry asked for, so that entry has had time to load.
+    let mut ready: VecDeque<(u64, KeyHash, Bytes, Option<Bytes>)> = VecDeque::new();
     let mut replayed = Replayed {
         commits: 0,
         last_seq: None,
@@ -170,8 +180,6 @@ fn replay(
         }
         match record {
             Record::Put { key, value, .. } => {
-                // The key's entry is installed when the marker comes, a
-                // record or more later: it loads meanwhile.
                 pending.push((mvcc.prefetch_hashed(&key), key, Some(value)));
                 pending_seq = Some(seq);
             }
@@ -187,7 +195,13 @@ fn replay(
                         "commit marker's count does not match its records".into(),
                     );
                 }
-                for (hash, key, value) in pending.drain(..) {
+                ready.extend(
+                    pending
+                        .drain(..)
+                        .map(|(hash, key, value)| (seq, hash, key, value)),
+                );
+                while ready.len() > INSTALL_LAG {
+                    let (seq, hash, key, value) = ready.pop_front().expect("more than the lag");
                     mvcc.install(hash, key, seq, value);
                 }
                 pending_seq = None;
@@ -200,11 +214,16 @@ fn replay(
     }
     if mutant == Some(Mutant::NoCommitMarker) && !pending.is_empty() {
         let seq = pending_seq.expect("pending records have a sequence");
-        for (hash, key, value) in pending.drain(..) {
-            mvcc.install(hash, key, seq, value);
-        }
+        ready.extend(
+            pending
+                .drain(..)
+                .map(|(hash, key, value)| (seq, hash, key, value)),
+        );
         replayed.commits += 1;
         replayed.last_seq = Some(seq);
+    }
+    for (seq, hash, key, value) in ready {
+        mvcc.install(hash, key, seq, value);
     }
     Ok(replayed)
 }
