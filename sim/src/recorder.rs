@@ -5,10 +5,13 @@
 //! the checker's op structs (each a few hundred bytes, with its micro-ops
 //! cloned once more for the invoke) costs more to write to memory than the
 //! engine costs to run them. So the recorder keeps one small entry per op
-//! and each micro-op in 24 bytes (its key by number, see `key_table`), and
+//! and each micro-op in 16 bytes (its key by number, see `key_table`, and
+//! its value and version packed, see `mop`), and
 //! builds the `History` (invokes filled in with their micro-ops, reads as
 //! `null`) only when someone asks for it: the checker, a report, a test.
 //! What it builds is exactly the history the ops describe, in index order.
+
+mod mop;
 
 use std::ops::Deref;
 use std::sync::OnceLock;
@@ -16,8 +19,9 @@ use std::sync::OnceLock;
 use checker::{Function, History, Meta, MicroOp, Op, OpType, OpValue, Process, ReadValue, Scalar, Version};
 
 use crate::key_table::KeyTable;
-use crate::observed::{simple_micro_op, Kind, Observed, ABSENT, UNKNOWN_ACCOUNT};
+use crate::observed::{simple_micro_op, Kind, Observed, UNKNOWN_ACCOUNT};
 use crate::trace::Trace;
+use mop::{Mop, Unpacked, Wide};
 
 /// How a transaction ended.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -46,7 +50,9 @@ pub struct Recorder {
     /// The reasons of failed and unknown outcomes, each once.
     reasons: Vec<&'static str>,
     /// The micro-ops of completed transactions, end to end.
-    mops: Vec<Recorded>,
+    mops: Vec<Mop>,
+    /// Simple micro-ops whose value or version does not fit a `Mop`.
+    wide: Vec<Wide>,
     /// The keys the micro-ops name, by number.
     keys: KeyTable,
     /// Micro-ops other than integer reads and writes, kept whole.
@@ -63,17 +69,6 @@ enum Entry {
     Invoke { process: u32, time: u64 },
     Complete(u32),
     Nemesis(u32),
-}
-
-/// A simple micro-op as the recorder keeps it: an `Access` with its key by
-/// number, in 24 bytes instead of 48. For `Kind::Other`, `value` is the
-/// position in the recorder's others and `key` is unused.
-#[derive(Debug, Clone, Copy)]
-struct Recorded {
-    key: u32,
-    kind: Kind,
-    value: i64,
-    version: u64,
 }
 
 /// A transaction's completion, in 40 bytes: its process is its invoke's,
@@ -176,27 +171,20 @@ impl Recorder {
         let start = self.mops.len();
         // Extended from an iterator of known length, so the micro-ops are
         // written without a capacity check each.
-        let (keys, others) = (&mut self.keys, &mut self.others);
+        let (keys, others, wide) = (&mut self.keys, &mut self.others, &mut self.wide);
         self.mops.extend(observed.accesses().iter().map(|a| match a.kind {
             Kind::Other => {
                 let at = u32::try_from(others.len()).expect("micro-ops fit u32");
                 others.push(observed.other_at(a).clone());
-                Recorded {
-                    key: 0,
-                    kind: Kind::Other,
-                    value: i64::from(at),
-                    version: ABSENT,
-                }
+                Mop::other(at)
             }
-            kind => Recorded {
-                key: match a.account {
+            kind => {
+                let key = match a.account {
                     UNKNOWN_ACCOUNT => keys.number(&a.key),
                     i => keys.account_number(i),
-                },
-                kind,
-                value: a.value,
-                version: a.version,
-            },
+                };
+                Mop::simple(key, kind, a.value, a.version, wide)
+            }
         }));
         assert!(commit_seq != Some(NONE), "a commit's sequence number is one");
         let outcome = match *completion {
@@ -242,7 +230,7 @@ impl Recorder {
     }
 
     /// The micro-ops of completion `c`.
-    fn mops_of(&self, c: usize) -> &[Recorded] {
+    fn mops_of(&self, c: usize) -> &[Mop] {
         let end = self
             .completions
             .get(c + 1)
@@ -262,10 +250,12 @@ impl Recorder {
         }
     }
 
-    fn micro_op(&self, m: &Recorded) -> (MicroOp, Version) {
-        match m.kind {
-            Kind::Other => self.others[usize::try_from(m.value).expect("an index")].clone(),
-            kind => simple_micro_op(Scalar::Str(self.keys.key(m.key)), kind, m.value, m.version),
+    fn micro_op(&self, m: &Mop) -> (MicroOp, Version) {
+        match m.unpack(&self.wide) {
+            Unpacked::Other(at) => self.others[at as usize].clone(),
+            Unpacked::Simple(key, kind, value, version) => {
+                simple_micro_op(Scalar::Str(self.keys.key(key)), kind, value, version)
+            }
         }
     }
 
@@ -419,8 +409,7 @@ mod tests {
     use checker::{KeyRange, RangeRead};
 
     #[test]
-    fn a_recorded_micro_op_takes_24_bytes_and_a_completion_40() {
-        assert_eq!(std::mem::size_of::<Recorded>(), 24);
+    fn a_completion_takes_40_bytes() {
         assert_eq!(std::mem::size_of::<Done>(), 40);
     }
 
@@ -452,6 +441,7 @@ mod tests {
             Version::Range(vec![(Scalar::from("acct/1"), 2)]),
         );
         observed.other(MicroOp::read("c", "text"), Version::Seq(1));
+        observed.write(Key::from("w"), i64::MAX);
         let (mops, versions): (Vec<MicroOp>, Vec<Version>) = observed.micro_ops().unzip();
         let open = rec.invoke(9, 100);
         let invoke = rec.invoke(2, 101);
@@ -493,6 +483,7 @@ mod tests {
             MicroOp::read("a", Scalar::Null),
             list(None),
             MicroOp::read("c", Scalar::Null),
+            MicroOp::write("w", i64::MAX),
         ];
         assert_eq!(invoked.value, OpValue::Txn(expected_invoke));
         let nemesis = &h.ops[2];
