@@ -1,0 +1,257 @@
+//! A transaction's completion as the recorder keeps it, in 24 bytes.
+//!
+//! A run completes millions of transactions, and memory written once is
+//! memory the kernel zeroed first. A completion comes a few ops and a few
+//! ticks after its invoke, has a few micro-ops and one of a handful of
+//! outcomes; so it keeps those relative to its invoke, in 8 bytes next to
+//! its snapshot and commit sequence number. One whose figures do not fit
+//! is kept whole aside, and its entry holds its position there. Either way
+//! it reads back exactly as recorded.
+
+/// How a transaction ended, its reason by position in the recorder's
+/// reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outcome {
+    Ok,
+    Fail(u16),
+    Info(u16),
+}
+
+/// A completion, whole: everything but its process, which is its
+/// invoke's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Done {
+    /// Its invoke's history index.
+    pub invoke: u64,
+    pub time: u64,
+    /// `NONE` when unknown.
+    pub snapshot: u64,
+    /// `NONE` when it committed nothing (or did not commit).
+    pub commit_seq: u64,
+    /// How many micro-ops it has (they follow the previous completion's).
+    pub mops: u32,
+    pub outcome: Outcome,
+}
+
+/// The `outcome` byte of a completion kept aside; its `snapshot` is then
+/// its position among the wide ones.
+const WIDE: u8 = u8::MAX;
+
+/// A completion, packed: its invoke `back` ops and `after` ticks before it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Packed {
+    snapshot: u64,
+    commit_seq: u64,
+    after: u32,
+    back: u16,
+    mops: u8,
+    /// 0 for `Ok`, then `Fail` and `Info` by reason, alternating.
+    outcome: u8,
+}
+
+/// An outcome as a byte below `WIDE`, if it has one.
+#[inline]
+fn outcome_code(outcome: Outcome) -> Option<u8> {
+    let code = match outcome {
+        Outcome::Ok => 0,
+        Outcome::Fail(r) => 1 + 2 * u32::from(r),
+        Outcome::Info(r) => 2 + 2 * u32::from(r),
+    };
+    u8::try_from(code).ok().filter(|&c| c != WIDE)
+}
+
+impl Packed {
+    /// `d`, recorded at history index `index` with its invoke at tick
+    /// `invoked_at`, kept aside in `wide` when it does not fit.
+    #[inline]
+    pub(super) fn new(d: Done, index: u64, invoked_at: u64, wide: &mut Vec<Done>) -> Packed {
+        let narrow = (|| {
+            Some(Packed {
+                snapshot: d.snapshot,
+                commit_seq: d.commit_seq,
+                after: u32::try_from(d.time.checked_sub(invoked_at)?).ok()?,
+                back: u16::try_from(index.checked_sub(d.invoke)?).ok()?,
+                mops: u8::try_from(d.mops).ok()?,
+                outcome: outcome_code(d.outcome)?,
+            })
+        })();
+        narrow.unwrap_or_else(|| Packed::aside(d, wide))
+    }
+
+    /// `d` kept aside in `wide` (rare: out of line).
+    #[cold]
+    #[inline(never)]
+    fn aside(d: Done, wide: &mut Vec<Done>) -> Packed {
+        let at = wide.len() as u64;
+        wide.push(d);
+        Packed {
+            snapshot: at,
+            commit_seq: 0,
+            after: 0,
+            back: 0,
+            mops: 0,
+            outcome: WIDE,
+        }
+    }
+
+    /// Its invoke's history index, for the completion at history index
+    /// `index`.
+    pub(super) fn invoke(&self, index: u64, wide: &[Done]) -> u64 {
+        match self.outcome {
+            WIDE => wide[self.wide_at()].invoke,
+            _ => index - u64::from(self.back),
+        }
+    }
+
+    /// How many micro-ops it has.
+    pub(super) fn mops(&self, wide: &[Done]) -> u32 {
+        match self.outcome {
+            WIDE => wide[self.wide_at()].mops,
+            _ => u32::from(self.mops),
+        }
+    }
+
+    /// The completion at history index `index`, whole; `invoked_at` gives
+    /// the tick of the invoke at a history index.
+    pub(super) fn unpack(&self, index: u64, wide: &[Done], invoked_at: impl FnOnce(u64) -> u64) -> Done {
+        if self.outcome == WIDE {
+            return wide[self.wide_at()];
+        }
+        let invoke = self.invoke(index, wide);
+        let outcome = match self.outcome {
+            0 => Outcome::Ok,
+            code => {
+                let reason = u16::from((code - 1) / 2);
+                if code % 2 == 1 {
+                    Outcome::Fail(reason)
+                } else {
+                    Outcome::Info(reason)
+                }
+            }
+        };
+        Done {
+            invoke,
+            time: invoked_at(invoke) + u64::from(self.after),
+            snapshot: self.snapshot,
+            commit_seq: self.commit_seq,
+            mops: u32::from(self.mops),
+            outcome,
+        }
+    }
+
+    /// Its position among the wide completions, when it was kept aside.
+    fn wide_at(&self) -> usize {
+        usize::try_from(self.snapshot).expect("an index fits memory")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_completion_takes_24_bytes() {
+        assert_eq!(std::mem::size_of::<Packed>(), 24);
+    }
+
+    #[test]
+    fn every_completion_reads_back_and_wide_ones_are_kept_aside() {
+        let mut wide = Vec::new();
+        let d = Done {
+            invoke: 1_000,
+            time: 50,
+            snapshot: 7,
+            commit_seq: u64::MAX,
+            mops: 4,
+            outcome: Outcome::Ok,
+        };
+        let cases = [
+            (d, 1_001, 40, false),
+            (
+                Done {
+                    outcome: Outcome::Fail(0),
+                    ..d
+                },
+                1_000 + 65_535,
+                50,
+                false,
+            ),
+            (
+                Done {
+                    outcome: Outcome::Info(126),
+                    mops: 255,
+                    ..d
+                },
+                1_002,
+                0,
+                false,
+            ),
+            (
+                Done {
+                    outcome: Outcome::Fail(126),
+                    ..d
+                },
+                1_002,
+                0,
+                false,
+            ),
+            (
+                Done {
+                    outcome: Outcome::Info(127),
+                    ..d
+                },
+                1_002,
+                0,
+                true,
+            ),
+            (
+                Done {
+                    outcome: Outcome::Fail(127),
+                    ..d
+                },
+                1_002,
+                0,
+                true,
+            ),
+            (
+                Done {
+                    outcome: Outcome::Fail(u16::MAX),
+                    ..d
+                },
+                1_002,
+                0,
+                true,
+            ),
+            (Done { mops: 256, ..d }, 1_002, 0, true),
+            (d, 1_000 + 65_536, 0, true),
+            (Done { time: u64::MAX, ..d }, 1_002, 0, true),
+            (
+                Done {
+                    time: 1u64 << 32,
+                    ..d
+                },
+                1_002,
+                0,
+                true,
+            ),
+            (d, 1_002, 51, true),
+            (d, 999, 0, true),
+        ];
+        for (d, index, invoked_at, kept_aside) in cases {
+            let before = wide.len();
+            let p = Packed::new(d, index, invoked_at, &mut wide);
+            assert_eq!(
+                wide.len() - before,
+                usize::from(kept_aside),
+                "{d:?} {index} {invoked_at}"
+            );
+            assert_eq!(p.invoke(index, &wide), d.invoke);
+            assert_eq!(p.mops(&wide), d.mops);
+            let back = p.unpack(index, &wide, |invoke| {
+                assert_eq!(invoke, d.invoke);
+                invoked_at
+            });
+            assert_eq!(back, d);
+        }
+    }
+}
