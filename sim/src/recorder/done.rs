@@ -49,15 +49,14 @@ pub(super) struct Packed {
     outcome: u8,
 }
 
-/// An outcome as a byte below `WIDE`, if it has one.
+/// An outcome's code: it fits an entry when it is below `WIDE`.
 #[inline]
-fn outcome_code(outcome: Outcome) -> Option<u8> {
-    let code = match outcome {
+fn outcome_code(outcome: Outcome) -> u32 {
+    match outcome {
         Outcome::Ok => 0,
         Outcome::Fail(r) => 1 + 2 * u32::from(r),
         Outcome::Info(r) => 2 + 2 * u32::from(r),
-    };
-    u8::try_from(code).ok().filter(|&c| c != WIDE)
+    }
 }
 
 impl Packed {
@@ -65,17 +64,24 @@ impl Packed {
     /// `invoked_at`, kept aside in `wide` when it does not fit.
     #[inline]
     pub(super) fn new(d: Done, index: u64, invoked_at: u64, wide: &mut Vec<Done>) -> Packed {
-        let narrow = (|| {
-            Some(Packed {
+        // A difference that would be negative wraps to a number too large
+        // to fit, so one test covers every figure.
+        let after = d.time.wrapping_sub(invoked_at);
+        let back = index.wrapping_sub(d.invoke);
+        let outcome = outcome_code(d.outcome);
+        let too_wide = (after >> 32) | (back >> 16) | u64::from(d.mops >> 8);
+        if too_wide == 0 && outcome < u32::from(WIDE) {
+            Packed {
                 snapshot: d.snapshot,
                 commit_seq: d.commit_seq,
-                after: u32::try_from(d.time.checked_sub(invoked_at)?).ok()?,
-                back: u16::try_from(index.checked_sub(d.invoke)?).ok()?,
-                mops: u8::try_from(d.mops).ok()?,
-                outcome: outcome_code(d.outcome)?,
-            })
-        })();
-        narrow.unwrap_or_else(|| Packed::aside(d, wide))
+                after: after as u32,
+                back: back as u16,
+                mops: d.mops as u8,
+                outcome: outcome as u8,
+            }
+        } else {
+            Packed::aside(d, wide)
+        }
     }
 
     /// `d` kept aside in `wide` (rare: out of line).
