@@ -1,12 +1,15 @@
-//! A transaction's completion as the recorder keeps it, in 24 bytes.
+//! A transaction's completion as the recorder keeps it, in 16 bytes.
 //!
 //! A run completes millions of transactions, and memory written once is
 //! memory the kernel zeroed first. A completion comes a few ops and a few
-//! ticks after its invoke, has a few micro-ops and one of a handful of
-//! outcomes; so it keeps those relative to its invoke, in 8 bytes next to
-//! its snapshot and commit sequence number. One whose figures do not fit
+//! ticks after its invoke, commits a few sequence numbers after its
+//! snapshot (when it commits a write), has a few micro-ops and one of a
+//! handful of outcomes; so it keeps those relative to its invoke and its
+//! snapshot, in 8 bytes next to the snapshot. One whose figures do not fit
 //! is kept whole aside, and its entry holds its position there. Either way
 //! it reads back exactly as recorded.
+
+use super::NONE;
 
 /// How a transaction ended, its reason by position in the recorder's
 /// reasons.
@@ -41,8 +44,10 @@ const WIDE: u8 = u8::MAX;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Packed {
     snapshot: u64,
-    commit_seq: u64,
-    after: u32,
+    /// 0 when its commit sequence number is `NONE`, else that number's
+    /// distance from the snapshot plus 1.
+    commit: u16,
+    after: u16,
     back: u16,
     mops: u8,
     /// 0 for `Ok`, then `Fail` and `Info` by reason, alternating.
@@ -68,13 +73,20 @@ impl Packed {
         // to fit, so one test covers every figure.
         let after = d.time.wrapping_sub(invoked_at);
         let back = index.wrapping_sub(d.invoke);
+        // Sequence numbers wrap too, so any snapshot (even `NONE`) gives
+        // the commit back; 0 is kept for `NONE`.
+        let commit = match d.commit_seq {
+            NONE => 0,
+            seq => seq.wrapping_sub(d.snapshot).wrapping_add(1),
+        };
+        let committed_wide = d.commit_seq != NONE && commit.wrapping_sub(1) >= u64::from(u16::MAX);
         let outcome = outcome_code(d.outcome);
-        let too_wide = (after >> 32) | (back >> 16) | u64::from(d.mops >> 8);
-        if too_wide == 0 && outcome < u32::from(WIDE) {
+        let too_wide = (after >> 16) | (back >> 16) | u64::from(d.mops >> 8);
+        if too_wide == 0 && !committed_wide && outcome < u32::from(WIDE) {
             Packed {
                 snapshot: d.snapshot,
-                commit_seq: d.commit_seq,
-                after: after as u32,
+                commit: commit as u16,
+                after: after as u16,
                 back: back as u16,
                 mops: d.mops as u8,
                 outcome: outcome as u8,
@@ -92,7 +104,7 @@ impl Packed {
         wide.push(d);
         Packed {
             snapshot: at,
-            commit_seq: 0,
+            commit: 0,
             after: 0,
             back: 0,
             mops: 0,
@@ -139,7 +151,10 @@ impl Packed {
             invoke,
             time: invoked_at(invoke) + u64::from(self.after),
             snapshot: self.snapshot,
-            commit_seq: self.commit_seq,
+            commit_seq: match self.commit {
+                0 => NONE,
+                commit => self.snapshot.wrapping_add(u64::from(commit) - 1),
+            },
             mops: u32::from(self.mops),
             outcome,
         }
@@ -156,8 +171,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_completion_takes_24_bytes() {
-        assert_eq!(std::mem::size_of::<Packed>(), 24);
+    fn a_completion_takes_16_bytes() {
+        assert_eq!(std::mem::size_of::<Packed>(), 16);
     }
 
     #[test]
@@ -231,9 +246,43 @@ mod tests {
             (Done { mops: 256, ..d }, 1_002, 0, true),
             (d, 1_000 + 65_536, 0, true),
             (Done { time: u64::MAX, ..d }, 1_002, 0, true),
+            (Done { time: 1 << 16, ..d }, 1_002, 0, true),
+            (Done { time: 65_535, ..d }, 1_002, 0, false),
+            (Done { commit_seq: 7, ..d }, 1_002, 0, false),
             (
                 Done {
-                    time: 1u64 << 32,
+                    commit_seq: 7 + 65_534,
+                    ..d
+                },
+                1_002,
+                0,
+                false,
+            ),
+            (
+                Done {
+                    commit_seq: 7 + 65_535,
+                    ..d
+                },
+                1_002,
+                0,
+                true,
+            ),
+            (Done { commit_seq: 6, ..d }, 1_002, 0, true),
+            (Done { commit_seq: 0, ..d }, 1_002, 0, true),
+            (
+                Done {
+                    snapshot: NONE,
+                    commit_seq: 3,
+                    ..d
+                },
+                1_002,
+                0,
+                false,
+            ),
+            (
+                Done {
+                    snapshot: NONE,
+                    commit_seq: NONE - 1,
                     ..d
                 },
                 1_002,
