@@ -4,11 +4,17 @@
 //! A long run completes millions of transactions, and a history kept as
 //! the checker's op structs (each a few hundred bytes, with its micro-ops
 //! cloned once more for the invoke) costs more to write to memory than the
-//! engine costs to run them. So the recorder keeps one small entry per op
-//! and each micro-op in 24 bytes (its key by number, see `key_table`), and
-//! builds the `History` (invokes filled in with their micro-ops, reads as
-//! `null`) only when someone asks for it: the checker, a report, a test.
-//! What it builds is exactly the history the ops describe, in index order.
+//! engine costs to run them. So the recorder keeps each op in 8 bytes (see
+//! `entry`), each completion's figures in 16 (see `done`) and each
+//! micro-op in 16 (its key by number, see `key_table`, and its value and
+//! version packed, see `mop`), and builds the `History` (invokes filled in
+//! with their micro-ops, reads as `null`) only when someone asks for it:
+//! the checker, a report, a test. What it builds is exactly the history
+//! the ops describe, in index order.
+
+mod done;
+mod entry;
+mod mop;
 
 use std::ops::Deref;
 use std::sync::OnceLock;
@@ -16,8 +22,11 @@ use std::sync::OnceLock;
 use checker::{Function, History, Meta, MicroOp, Op, OpType, OpValue, Process, ReadValue, Scalar, Version};
 
 use crate::key_table::KeyTable;
-use crate::observed::{simple_micro_op, Kind, Observed, ABSENT, UNKNOWN_ACCOUNT};
+use crate::observed::{simple_micro_op, Kind, Observed, UNKNOWN_ACCOUNT};
 use crate::trace::Trace;
+use done::{Done, Outcome, Packed};
+use entry::{Entry, Slot};
+use mop::{Mop, Unpacked, Wide};
 
 /// How a transaction ended.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -40,63 +49,25 @@ pub struct Recorder {
     keep: bool,
     next_index: u64,
     /// One entry per op, in index order: an op's index is its position.
-    entries: Vec<Entry>,
+    entries: Vec<Slot>,
+    /// Invokes whose process or tick does not fit a `Slot`.
+    wide_invokes: Vec<(u32, u64)>,
     /// The completions, in order.
-    completions: Vec<Done>,
+    completions: Vec<Packed>,
+    /// Completions whose figures do not fit a `Packed`.
+    wide_completions: Vec<Done>,
     /// The reasons of failed and unknown outcomes, each once.
     reasons: Vec<&'static str>,
     /// The micro-ops of completed transactions, end to end.
-    mops: Vec<Recorded>,
+    mops: Vec<Mop>,
+    /// Simple micro-ops whose value or version does not fit a `Mop`.
+    wide: Vec<Wide>,
     /// The keys the micro-ops name, by number.
     keys: KeyTable,
     /// Micro-ops other than integer reads and writes, kept whole.
     others: Vec<(MicroOp, Version)>,
     /// Nemesis events: what happened, when, and its details.
     nemeses: Vec<(Function, u64, serde_json::Value)>,
-}
-
-/// One op, in 16 bytes: an invoke whole, anything else by its position in
-/// its own table (a run has millions of ops, and memory written once is
-/// memory the kernel zeroed first).
-#[derive(Debug, Clone, Copy)]
-enum Entry {
-    Invoke { process: u32, time: u64 },
-    Complete(u32),
-    Nemesis(u32),
-}
-
-/// A simple micro-op as the recorder keeps it: an `Access` with its key by
-/// number, in 24 bytes instead of 48. For `Kind::Other`, `value` is the
-/// position in the recorder's others and `key` is unused.
-#[derive(Debug, Clone, Copy)]
-struct Recorded {
-    key: u32,
-    kind: Kind,
-    value: i64,
-    version: u64,
-}
-
-/// A transaction's completion, in 40 bytes: its process is its invoke's,
-/// and its micro-ops end where the next completion's start.
-#[derive(Debug, Clone)]
-struct Done {
-    invoke: u64,
-    time: u64,
-    /// `NONE` when unknown.
-    snapshot: u64,
-    /// `NONE` when it committed nothing (or did not commit).
-    commit_seq: u64,
-    /// Its micro-ops start at `mops[start]`.
-    start: u32,
-    outcome: Outcome,
-}
-
-/// How a transaction ended, its reason by position in `reasons`.
-#[derive(Debug, Clone, Copy)]
-enum Outcome {
-    Ok,
-    Fail(u16),
-    Info(u16),
 }
 
 /// The `snapshot` of a completion whose snapshot is unknown.
@@ -133,7 +104,8 @@ impl Recorder {
         self.next_index += 1;
         if self.keep {
             let process = u32::try_from(process).expect("processes are agents");
-            self.entries.push(Entry::Invoke { process, time });
+            self.entries
+                .push(Slot::invoke(process, time, &mut self.wide_invokes));
         }
         index
     }
@@ -167,36 +139,31 @@ impl Recorder {
             return index;
         }
         let process = u32::try_from(process).expect("processes are agents");
-        let invoked = &self.entries[usize::try_from(invoke).expect("an index fits memory")];
-        assert!(
-            matches!(invoked, Entry::Invoke { process: p, .. } if *p == process),
-            "a completion follows its own invoke"
-        );
+        let Entry::Invoke {
+            process: invoked_by,
+            time: invoked_at,
+        } = self.entry(invoke)
+        else {
+            panic!("a completion follows its own invoke");
+        };
+        assert!(invoked_by == process, "a completion follows its own invoke");
         assert!(snapshot != Some(NONE), "a snapshot is a sequence number");
-        let start = self.mops.len();
         // Extended from an iterator of known length, so the micro-ops are
         // written without a capacity check each.
-        let (keys, others) = (&mut self.keys, &mut self.others);
+        let (keys, others, wide) = (&mut self.keys, &mut self.others, &mut self.wide);
         self.mops.extend(observed.accesses().iter().map(|a| match a.kind {
             Kind::Other => {
                 let at = u32::try_from(others.len()).expect("micro-ops fit u32");
                 others.push(observed.other_at(a).clone());
-                Recorded {
-                    key: 0,
-                    kind: Kind::Other,
-                    value: i64::from(at),
-                    version: ABSENT,
-                }
+                Mop::other(at)
             }
-            kind => Recorded {
-                key: match a.account {
+            kind => {
+                let key = match a.account {
                     UNKNOWN_ACCOUNT => keys.number(&a.key),
                     i => keys.account_number(i),
-                },
-                kind,
-                value: a.value,
-                version: a.version,
-            },
+                };
+                Mop::simple(key, kind, a.value, a.version, wide)
+            }
         }));
         assert!(commit_seq != Some(NONE), "a commit's sequence number is one");
         let outcome = match *completion {
@@ -205,15 +172,17 @@ impl Recorder {
             Completion::Info(reason) => Outcome::Info(self.reason(reason)),
         };
         let at = u32::try_from(self.completions.len()).expect("completions fit u32");
-        self.completions.push(Done {
+        let done = Done {
             invoke,
             time,
             snapshot: snapshot.unwrap_or(NONE),
             commit_seq: commit_seq.unwrap_or(NONE),
-            start: u32::try_from(start).expect("micro-ops fit u32"),
+            mops: u32::try_from(observed.len()).expect("a transaction's micro-ops fit u32"),
             outcome,
-        });
-        self.entries.push(Entry::Complete(at));
+        };
+        self.completions
+            .push(Packed::new(done, index, invoked_at, &mut self.wide_completions));
+        self.entries.push(Slot::complete(at));
         index
     }
 
@@ -224,7 +193,7 @@ impl Recorder {
         if self.keep {
             let at = u32::try_from(self.nemeses.len()).expect("nemesis events fit u32");
             self.nemeses.push((f, time, detail));
-            self.entries.push(Entry::Nemesis(at));
+            self.entries.push(Slot::nemesis(at));
         }
         index
     }
@@ -241,18 +210,14 @@ impl Recorder {
         u16::try_from(at).expect("fewer than 65,536 distinct reasons")
     }
 
-    /// The micro-ops of completion `c`.
-    fn mops_of(&self, c: usize) -> &[Recorded] {
-        let end = self
-            .completions
-            .get(c + 1)
-            .map_or(self.mops.len(), |next| next.start as usize);
-        &self.mops[self.completions[c].start as usize..end]
+    /// The op at history index `index`.
+    #[inline]
+    fn entry(&self, index: u64) -> Entry {
+        self.entries[usize::try_from(index).expect("an index fits memory")].unpack(&self.wide_invokes)
     }
 
-    /// Completion `c` as the agent reported it.
-    fn completion(&self, c: usize) -> Completion {
-        let d = &self.completions[c];
+    /// A completion as the agent reported it, from its record `d`.
+    fn completion(&self, d: &Done) -> Completion {
         match d.outcome {
             Outcome::Ok => Completion::Ok {
                 commit_seq: (d.commit_seq != NONE).then_some(d.commit_seq),
@@ -262,10 +227,12 @@ impl Recorder {
         }
     }
 
-    fn micro_op(&self, m: &Recorded) -> (MicroOp, Version) {
-        match m.kind {
-            Kind::Other => self.others[usize::try_from(m.value).expect("an index")].clone(),
-            kind => simple_micro_op(Scalar::Str(self.keys.key(m.key)), kind, m.value, m.version),
+    fn micro_op(&self, m: &Mop) -> (MicroOp, Version) {
+        match m.unpack(&self.wide) {
+            Unpacked::Other(at) => self.others[at as usize].clone(),
+            Unpacked::Simple(key, kind, value, version) => {
+                simple_micro_op(Scalar::Str(self.keys.key(key)), kind, value, version)
+            }
         }
     }
 
@@ -276,18 +243,30 @@ impl Recorder {
 
     /// The history recorded so far, in the checker's native form.
     pub fn history(&self) -> History {
+        // Each completion's micro-ops follow the previous one's.
+        let mut starts = Vec::with_capacity(self.completions.len() + 1);
+        let mut start = 0;
+        for p in &self.completions {
+            starts.push(start);
+            start += p.mops(&self.wide_completions) as usize;
+        }
+        starts.push(start);
+        let mops_of = |c: usize| &self.mops[starts[c]..starts[c + 1]];
         let mut completion_of = vec![None; self.entries.len()];
-        for (c, d) in self.completions.iter().enumerate() {
-            completion_of[usize::try_from(d.invoke).expect("an index fits memory")] = Some(c);
+        for (at, e) in self.entries.iter().enumerate() {
+            if let Entry::Complete(c) = e.unpack(&self.wide_invokes) {
+                let invoke = self.completions[c as usize].invoke(at as u64, &self.wide_completions);
+                completion_of[usize::try_from(invoke).expect("an index fits memory")] = Some(c as usize);
+            }
         }
         let mut ops = Vec::with_capacity(self.entries.len());
         for (at, e) in self.entries.iter().enumerate() {
             let index = at as u64;
-            let op = match *e {
+            let op = match e.unpack(&self.wide_invokes) {
                 Entry::Invoke { process, time } => {
                     let value = match completion_of[at] {
                         Some(c) => OpValue::Txn(
-                            self.mops_of(c)
+                            mops_of(c)
                                 .iter()
                                 .map(|m| invoke_form(self.micro_op(m).0))
                                 .collect(),
@@ -306,14 +285,17 @@ impl Recorder {
                 }
                 Entry::Complete(c) => {
                     let c = c as usize;
-                    let d = &self.completions[c];
+                    let d = self.completions[c].unpack(index, &self.wide_completions, |invoke| {
+                        match self.entry(invoke) {
+                            Entry::Invoke { time, .. } => time,
+                            _ => unreachable!("a completion's invoke is an invoke (asserted when recorded)"),
+                        }
+                    });
                     let (mops, versions): (Vec<MicroOp>, Vec<Version>) =
-                        self.mops_of(c).iter().map(|m| self.micro_op(m)).unzip();
-                    let completion = self.completion(c);
+                        mops_of(c).iter().map(|m| self.micro_op(m)).unzip();
+                    let completion = self.completion(&d);
                     let (op_type, commit_seq) = op_type(&completion);
-                    let Entry::Invoke { process, .. } =
-                        self.entries[usize::try_from(d.invoke).expect("an index fits memory")]
-                    else {
+                    let Entry::Invoke { process, .. } = self.entry(d.invoke) else {
                         unreachable!("a completion's invoke is an invoke (asserted when recorded)");
                     };
                     let mut op = Op::new(
@@ -418,12 +400,6 @@ mod tests {
     use crate::agents::Key;
     use checker::{KeyRange, RangeRead};
 
-    #[test]
-    fn a_recorded_micro_op_takes_24_bytes_and_a_completion_40() {
-        assert_eq!(std::mem::size_of::<Recorded>(), 24);
-        assert_eq!(std::mem::size_of::<Done>(), 40);
-    }
-
     fn list(result: Option<Vec<(Scalar, Scalar)>>) -> MicroOp {
         MicroOp::List(Box::new(RangeRead {
             range: KeyRange::Prefix("acct/".into()),
@@ -452,6 +428,7 @@ mod tests {
             Version::Range(vec![(Scalar::from("acct/1"), 2)]),
         );
         observed.other(MicroOp::read("c", "text"), Version::Seq(1));
+        observed.write(Key::from("w"), i64::MAX);
         let (mops, versions): (Vec<MicroOp>, Vec<Version>) = observed.micro_ops().unzip();
         let open = rec.invoke(9, 100);
         let invoke = rec.invoke(2, 101);
@@ -493,6 +470,7 @@ mod tests {
             MicroOp::read("a", Scalar::Null),
             list(None),
             MicroOp::read("c", Scalar::Null),
+            MicroOp::write("w", i64::MAX),
         ];
         assert_eq!(invoked.value, OpValue::Txn(expected_invoke));
         let nemesis = &h.ops[2];

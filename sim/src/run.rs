@@ -696,8 +696,10 @@ impl Mix {
         Mix { kinds, total }
     }
 
-    /// Draws a workload kind by weight (one `Workload` decision).
-    #[inline]
+    /// Draws a workload kind by weight (one `Workload` decision). Always
+    /// inlined, like `Decisions::choose`: every transaction begins with it,
+    /// and the call and its register saves cost more than the draw.
+    #[inline(always)]
     pub fn pick(&self, d: &mut Decisions) -> Workload {
         let mut pick = d.choose(Stream::Workload, self.total);
         for &(kind, weight) in &self.kinds {

@@ -302,7 +302,9 @@ impl Ctx<'_> {
     }
 }
 
-/// Runs one step of `t`.
+/// Runs one step of `t`. Inlined: it only dispatches on the workload, and
+/// the simulator calls it at every step, so its own call cost counts.
+#[inline]
 pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Step {
     let result = match t.kind {
         Workload::Transfer => transfer::interactive(ctx, t),
