@@ -93,7 +93,12 @@ pub fn encode_write(buf: &mut Vec<u8>, seq: u64, key: &[u8], value: Option<&[u8]
     if len <= STACK_RECORD_LEN {
         let mut record = [0; STACK_RECORD_LEN];
         write_record(&mut record[..len], seq, key, value);
-        buf.extend_from_slice(&record[..len]);
+        // All of the stack buffer is appended and the excess cut off: a
+        // copy of a constant size is a few vector moves, where one of the
+        // record's own length is a call to `memcpy`.
+        let end = buf.len() + len;
+        buf.extend_from_slice(&record);
+        buf.truncate(end);
     } else {
         let start = buf.len();
         buf.resize(start + len, 0);
