@@ -68,18 +68,27 @@ impl Due {
 
     /// The index of the `pick`-th (from 0) agent that can step at `now`, in
     /// index order: `pick` must be below the count `scan` gave.
+    ///
+    /// Every agent is looked at and the answer kept with a conditional
+    /// move, not a return from the loop: the pick is random, so where the
+    /// loop would end is too, and the branch that ended it was mispredicted
+    /// on most steps (perf annotate put a tenth of the simulator's own time
+    /// just after it).
     #[inline]
     pub fn ready(&self, now: u64, pick: u64) -> usize {
-        let mut left = pick;
+        let mut found = usize::MAX;
+        let mut before = 0u64;
         for (who, &tick) in self.ticks.iter().enumerate() {
-            if tick <= now {
-                if left == 0 {
-                    return who;
-                }
-                left -= 1;
-            }
+            let can = tick <= now;
+            let hit = can & (before == pick);
+            found = if hit { who } else { found };
+            before += u64::from(can);
         }
-        panic!("pick {pick} is beyond the agents that can step at {now}");
+        assert!(
+            found != usize::MAX,
+            "pick {pick} is beyond the agents that can step at {now}"
+        );
+        found
     }
 }
 
