@@ -72,6 +72,26 @@ impl Bytes {
         }
     }
 
+    /// The bytes as an array, if there are exactly `N` of them. An inline
+    /// value's array is put together from its two words in registers:
+    /// reading its bytes through `as_slice` right after the value was
+    /// stored loads across the boundary of the two words' stores, which the
+    /// CPU cannot forward, and stalls (decoding a balance just read was
+    /// such a load).
+    #[inline]
+    pub fn to_array<const N: usize>(&self) -> Option<[u8; N]> {
+        if self.shared().is_some() {
+            return self.as_slice().try_into().ok();
+        }
+        if usize::from(self.image_byte(1)) != N {
+            return None;
+        }
+        let (head, tail) = (self.head.get().to_ne_bytes(), self.tail.to_ne_bytes());
+        Some(std::array::from_fn(
+            |i| if i < 6 { head[2 + i] } else { tail[i - 6] },
+        ))
+    }
+
     /// Whether the bytes are held inline (no heap allocation of their own).
     #[inline]
     pub fn is_inline(&self) -> bool {
@@ -411,6 +431,29 @@ mod tests {
                 assert_eq!(x.cmp(&y), a.cmp(b), "{a:?} vs {b:?}");
                 assert_eq!(x == y, a == b, "{a:?} vs {b:?}");
             }
+        }
+    }
+
+    /// `to_array` gives exactly the slice's bytes when the length is the
+    /// array's, inline or shared, and nothing at any other length.
+    #[test]
+    fn to_array_is_the_slice_at_its_length_and_none_otherwise() {
+        fn check<const N: usize>(bytes: &Bytes) {
+            let expected: Option<[u8; N]> = bytes.as_slice().try_into().ok();
+            assert_eq!(bytes.to_array::<N>(), expected, "length {} as {N}", bytes.len());
+        }
+        let source: Vec<u8> = (1..=40u8).map(|b| b.wrapping_mul(37)).collect();
+        for len in 0..=40 {
+            let bytes = Bytes::from(&source[..len]);
+            assert_eq!(bytes.is_inline(), len <= INLINE_CAPACITY);
+            check::<0>(&bytes);
+            check::<1>(&bytes);
+            check::<6>(&bytes);
+            check::<7>(&bytes);
+            check::<8>(&bytes);
+            check::<14>(&bytes);
+            check::<15>(&bytes);
+            check::<40>(&bytes);
         }
     }
 

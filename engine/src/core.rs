@@ -144,7 +144,10 @@ impl<S: Storage> Core<S> {
 
     /// Reads `key`: the transaction's own write if it has one, else the
     /// newest version at or below its snapshot (recorded in the read set,
-    /// absent keys included).
+    /// absent keys included). Inlined, so a caller's result is written
+    /// where the caller keeps it rather than returned through memory and
+    /// copied: reading back such a copy right after it was written stalled.
+    #[inline]
     pub fn get(&self, txn: &mut Txn, key: &[u8]) -> Result<Read> {
         let mut read = Read {
             value: None,

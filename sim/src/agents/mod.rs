@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use checker::{KeyRange as HistoryRange, MicroOp, RangeRead, Scalar, Version};
 use compact_str::CompactString;
-use engine::{Core, Error, KeyRange, ReadSource, Txn};
+use engine::{Bytes, Core, Error, KeyRange, ReadSource, Txn};
 use smallvec::SmallVec;
 
 use crate::decisions::{Decisions, Stream};
@@ -45,6 +45,13 @@ pub const GARBAGE: i64 = i64::MIN;
 /// rather than the harness crashing.
 pub fn decode(bytes: &[u8]) -> i64 {
     bytes.try_into().map_or(GARBAGE, i64::from_le_bytes)
+}
+
+/// `decode` of a value as the engine returns it, read from its words
+/// rather than its memory (see `Bytes::to_array`).
+#[inline]
+pub fn decode_value(value: &Bytes) -> i64 {
+    value.to_array().map_or(GARBAGE, i64::from_le_bytes)
 }
 
 /// A key as agents hold it: short keys are stored inline, so choosing and
@@ -144,7 +151,7 @@ impl Running {
     fn get(&mut self, core: &Core<SimDisk>, key: Key) -> Result<Option<i64>, Error> {
         let txn = self.txn.as_mut().expect("get inside a transaction");
         let read = core.get(txn, key.as_bytes())?;
-        let value = read.value.as_deref().map(decode);
+        let value = read.value.as_ref().map(decode_value);
         self.ops.read(key, value, version_of(read.source));
         self.values.push(value);
         Ok(value)
@@ -157,7 +164,7 @@ impl Running {
     fn get_account(&mut self, core: &Core<SimDisk>, i: u32, key: Key) -> Result<Option<i64>, Error> {
         let txn = self.txn.as_mut().expect("get inside a transaction");
         let read = core.get(txn, key.as_bytes())?;
-        let value = read.value.as_deref().map(decode);
+        let value = read.value.as_ref().map(decode_value);
         self.ops.read_account(i, key, value, version_of(read.source));
         self.values.push(value);
         Ok(value)
