@@ -23,6 +23,7 @@ pub struct Txn {
 }
 
 impl Txn {
+    #[inline]
     pub(crate) fn new(snapshot: u64) -> Self {
         Txn {
             snapshot,
