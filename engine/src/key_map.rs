@@ -94,8 +94,11 @@ impl<V> KeyMap<V> {
             self.entries.push((key, value));
             return;
         }
-        match self.entries.binary_search_by(|(k, _)| k.cmp(&key)) {
-            Ok(at) => self.entries[at].1 = value,
+        let at = match self.entries.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(at) => {
+                self.entries[at].1 = value;
+                return;
+            }
             Err(at) if self.entries.len() - at <= SWAP_DOWN => {
                 // Pushed, then swapped down into place: for the few entries
                 // a transaction's map holds, cheaper than shifting the tail
@@ -104,12 +107,20 @@ impl<V> KeyMap<V> {
                 for i in (at + 1..self.entries.len()).rev() {
                     self.entries.swap(i - 1, i);
                 }
+                at
             }
             // A long tail (a bulk load, such as a setup transaction's
             // thousands of writes) moves in one `memmove`.
-            Err(at) => self.entries.insert(at, (key, value)),
-        }
-        debug_assert!(self.entries.windows(2).all(|w| w[0].0 < w[1].0));
+            Err(at) => {
+                self.entries.insert(at, (key, value));
+                at
+            }
+        };
+        // The entries were in order before, so the new one's neighbours are
+        // all that can be out of order (a check of the whole map made a
+        // bulk load quadratic).
+        assert!(at == 0 || self.entries[at - 1].0 < self.entries[at].0);
+        assert!(at + 1 == self.entries.len() || self.entries[at].0 < self.entries[at + 1].0);
     }
 
     /// The entries in key order.
