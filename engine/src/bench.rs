@@ -37,6 +37,38 @@ impl Pick {
     }
 }
 
+/// A store on the in-memory disk with every account funded by one setup
+/// commit.
+fn funded(options: Options) -> Core<MemDisk> {
+    let mut core = Core::open(MemDisk::new(), options).unwrap();
+    let mut setup = core.begin();
+    for i in 0..ACCOUNTS {
+        setup.put(&account(i), &1_000u64.to_le_bytes()).unwrap();
+    }
+    core.commit(&setup).unwrap();
+    core
+}
+
+/// One transfer between two accounts `pick` chooses: both balances read
+/// with one `get_batch`, both written, committed. Returns whether it
+/// committed (a transfer to itself or from an empty account does not).
+#[inline]
+fn transfer(core: &mut Core<MemDisk>, pick: &mut Pick) -> bool {
+    let from = account(pick.next_u64() % ACCOUNTS);
+    let to = account(pick.next_u64() % ACCOUNTS);
+    let mut t = core.begin();
+    let [a, b] = core.get_batch(&mut t, [&from, &to]).unwrap();
+    let a = u64::from_le_bytes(a.value.unwrap()[..].try_into().unwrap());
+    let b = u64::from_le_bytes(b.value.unwrap()[..].try_into().unwrap());
+    if from == to || a == 0 {
+        return false;
+    }
+    t.put(&from, &(a - 1).to_le_bytes()).unwrap();
+    t.put(&to, &(b + 1).to_le_bytes()).unwrap();
+    core.commit(&t).unwrap();
+    true
+}
+
 /// Committed transfers per second, single-threaded on a bare `Core` over
 /// the in-memory disk: WAL records encoded, checksummed and appended, never
 /// fsynced; ring of 1,024.
@@ -46,29 +78,12 @@ pub fn in_memory(txns: u64) -> f64 {
         sync: SyncPolicy::Never,
         ..Options::default()
     };
-    let mut core = Core::open(MemDisk::new(), options).unwrap();
-    let mut setup = core.begin();
-    for i in 0..ACCOUNTS {
-        setup.put(&account(i), &1_000u64.to_le_bytes()).unwrap();
-    }
-    core.commit(&setup).unwrap();
+    let mut core = funded(options);
     let mut pick = Pick(0x9e37_79b9_7f4a_7c15);
     let start = Instant::now();
     let mut committed = 0u64;
     for _ in 0..txns {
-        let from = account(pick.next_u64() % ACCOUNTS);
-        let to = account(pick.next_u64() % ACCOUNTS);
-        let mut t = core.begin();
-        let [a, b] = core.get_batch(&mut t, [&from, &to]).unwrap();
-        let a = u64::from_le_bytes(a.value.unwrap()[..].try_into().unwrap());
-        let b = u64::from_le_bytes(b.value.unwrap()[..].try_into().unwrap());
-        if from == to || a == 0 {
-            continue;
-        }
-        t.put(&from, &(a - 1).to_le_bytes()).unwrap();
-        t.put(&to, &(b + 1).to_le_bytes()).unwrap();
-        core.commit(&t).unwrap();
-        committed += 1;
+        committed += u64::from(transfer(&mut core, &mut pick));
     }
     committed as f64 / start.elapsed().as_secs_f64()
 }
@@ -77,9 +92,8 @@ pub fn in_memory(txns: u64) -> f64 {
 /// transfer workload's 10,000 accounts in a checkpoint, and half a MiB of
 /// transfers (4,400 of them, 119 bytes each) in the WAL after it: the
 /// simulator checkpoints every MiB, so a crash finds half of that on
-/// average. Each recovery opens a fresh copy
-/// of the image, so the copy is part of what is measured, as it is in the
-/// simulator.
+/// average. Each recovery opens a fresh copy of the image, so the copy is
+/// part of what is measured, as it is in the simulator.
 pub fn recovery(recoveries: u64) -> f64 {
     let options = Options {
         ring_capacity: 1024,
@@ -87,35 +101,20 @@ pub fn recovery(recoveries: u64) -> f64 {
         checkpoint_wal_bytes: 1 << 20,
         mutant: None,
     };
-    let mut core = Core::open(MemDisk::new(), options.clone()).unwrap();
-    let mut setup = core.begin();
-    for i in 0..ACCOUNTS {
-        setup.put(&account(i), &1_000u64.to_le_bytes()).unwrap();
-    }
-    core.commit(&setup).unwrap();
+    let mut core = funded(options.clone());
     let mut pick = Pick(0x9e37_79b9_7f4a_7c15);
     let mut transfers = 0u64;
     let mut since_checkpoint = 0u64;
     while core.generation() == 0 || since_checkpoint < 4_400 {
-        let from = account(pick.next_u64() % ACCOUNTS);
-        let to = account(pick.next_u64() % ACCOUNTS);
-        let mut t = core.begin();
-        let [a, b] = core.get_batch(&mut t, [&from, &to]).unwrap();
-        let a = u64::from_le_bytes(a.value.unwrap()[..].try_into().unwrap());
-        let b = u64::from_le_bytes(b.value.unwrap()[..].try_into().unwrap());
-        if from == to || a == 0 {
-            continue;
-        }
-        t.put(&from, &(a - 1).to_le_bytes()).unwrap();
-        t.put(&to, &(b + 1).to_le_bytes()).unwrap();
         let generation = core.generation();
-        core.commit(&t).unwrap();
-        transfers += 1;
-        since_checkpoint = if core.generation() == generation {
-            since_checkpoint + 1
-        } else {
-            0
-        };
+        if transfer(&mut core, &mut pick) {
+            transfers += 1;
+            since_checkpoint = if core.generation() == generation {
+                since_checkpoint + 1
+            } else {
+                0
+            };
+        }
     }
     let image = core.into_storage().crash_image();
     let start = Instant::now();

@@ -526,7 +526,7 @@ pub struct Loader<'a> {
 
 impl Loader<'_> {
     /// The key loaded last.
-    pub fn last(&self) -> Option<&Bytes> {
+    fn last(&self) -> Option<&Bytes> {
         self.staged.last().map(|(_, key, _, _)| key)
     }
 
