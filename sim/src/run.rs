@@ -196,8 +196,8 @@ struct Sim {
 }
 
 /// Decisions a transaction draws, for sizing the decision log: a transfer
-/// draws twelve (its workload, accounts and amount, and a scheduler and a
-/// fault decision at each of its four steps); retries draw more, and a log
+/// draws ten (its workload, accounts and amount, and a scheduler and a
+/// fault decision at each of its three steps); retries draw more, and a log
 /// that outgrows its room is copied whole, so this errs on the large side.
 const DECISIONS_PER_TXN: usize = 16;
 
@@ -248,7 +248,7 @@ impl Sim {
             None => Decisions::seeded(spec.seed, spec.record_decisions),
         };
         // Room for what the run will record, so long runs do not copy their
-        // logs as they grow: about four steps of a few decisions each per
+        // logs as they grow: about three steps of a few decisions each per
         // transaction, and two history ops. Capped, so a scenario of
         // billions of transactions does not ask for it all at once.
         let txns = (spec.scenario.workload.agents as usize * spec.scenario.workload.txns_per_agent as usize)
