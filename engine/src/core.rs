@@ -163,6 +163,7 @@ impl<S: Storage> Core<S> {
     /// the cache the memory loads overlap: this is the transactional
     /// counterpart of the atomic API's `get_many`, and saves about one
     /// memory latency per key beyond the first.
+    #[inline]
     pub fn get_batch<const N: usize>(&self, txn: &mut Txn, keys: [&[u8]; N]) -> Result<[Read; N]> {
         for key in keys {
             self.prefetch(key);

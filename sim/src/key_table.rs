@@ -66,7 +66,7 @@ impl KeyTable {
 /// The index of the account whose key is `key`, if it is one below 2^31:
 /// exactly the `i` for which `account(i) == key` (no sign, no leading zero).
 #[inline]
-fn account_index(key: &str) -> Option<u32> {
+pub(crate) fn account_index(key: &str) -> Option<u32> {
     let digits = key.strip_prefix("acct/")?.as_bytes();
     if digits.is_empty() || digits.len() > 10 || (digits[0] == b'0' && digits.len() > 1) {
         return None;

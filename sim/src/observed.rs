@@ -9,12 +9,13 @@
 //! inline), and only the rare others (range reads) in the checker's form.
 //! `micro_ops` gives back exactly the checker's form, in order.
 //!
-//! An agent that names an account by its index can say so
-//! (`read_account`, `write_account`), so the recorder numbers the key by
-//! that index instead of parsing it back out of the text. The hint is a
-//! function of the key, and the key alone is the micro-op's content:
-//! equality and hashing (which the model checker identifies states by)
-//! ignore it.
+//! An account's key is kept as its index, not its text: the agents that
+//! pick accounts say which (`read_account`, `write_account`), and any other
+//! micro-op on a key spelled as an account's is stored the same way, so a
+//! micro-op has one representation and derived equality and hashing (which
+//! the model checker identifies states by) compare content. The recorder
+//! numbers such a key by its index without parsing text, and a transfer
+//! never builds its keys' text for the history at all.
 
 use std::hash::{Hash, Hasher};
 
@@ -22,6 +23,7 @@ use checker::{KeyRange, MicroOp, ReadValue, Scalar, Version};
 use smallvec::SmallVec;
 
 use crate::agents::{account, Key};
+use crate::key_table::account_index;
 
 /// What one simple micro-op was. The agents never delete, so a delete is
 /// one of the others.
@@ -47,9 +49,9 @@ pub const UNKNOWN_ACCOUNT: u32 = u32::MAX;
 
 /// One micro-op with its version. For `Kind::Other`, `key` is empty and
 /// `value` is the position in the others.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Access {
-    /// The key.
+    /// The key, or empty when `account` names it.
     pub key: Key,
     /// What the micro-op was.
     pub kind: Kind,
@@ -57,31 +59,43 @@ pub struct Access {
     pub value: i64,
     /// The version read (`ABSENT`, `OWN` or a sequence number).
     pub version: u64,
-    /// The `i` for which `key` is `account(i)`, when the agent that named
-    /// the key knew it; else `UNKNOWN_ACCOUNT`. Not part of the content.
+    /// The `i` whose key, `account(i)`, this micro-op is on; else
+    /// `UNKNOWN_ACCOUNT` (and the key is in `key`).
     pub account: u32,
 }
 
-/// The content only: the account hint follows from the key.
-impl PartialEq for Access {
-    fn eq(&self, other: &Self) -> bool {
-        (&self.key, self.kind, self.value, self.version)
-            == (&other.key, other.kind, other.value, other.version)
+impl Access {
+    /// The micro-op's key.
+    pub fn key(&self) -> Key {
+        match self.account {
+            UNKNOWN_ACCOUNT => self.key.clone(),
+            i => account(u64::from(i)),
+        }
     }
 }
 
-impl Eq for Access {}
-
-/// The content only, field by field in the order a derived `Hash` feeds
-/// them, so a state hashes as it did before the hint existed.
-impl Hash for Access {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        self.key.hash(h);
-        self.kind.hash(h);
-        self.value.hash(h);
-        self.version.hash(h);
+/// The key field and account of a micro-op on `key`: an account's key is
+/// kept as its index (see the module comment).
+fn by_index(key: Key) -> (Key, u32) {
+    match account_index(&key) {
+        Some(i) => (Key::const_new(""), i),
+        None => (key, UNKNOWN_ACCOUNT),
     }
 }
+
+/// The key field and account of a micro-op on account `i`.
+#[inline(always)]
+fn of_account(i: u32) -> (Key, u32) {
+    if i < ACCOUNTS_BY_INDEX {
+        (Key::const_new(""), i)
+    } else {
+        (account(u64::from(i)), UNKNOWN_ACCOUNT)
+    }
+}
+
+/// Accounts below this index are kept by index: the ones whose keys
+/// `account_index` reads back.
+const ACCOUNTS_BY_INDEX: u32 = 1 << 31;
 
 /// A transaction's micro-ops, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -93,14 +107,14 @@ pub struct Observed {
 impl Observed {
     /// A read of `key` that found `value` at `version`.
     pub fn read(&mut self, key: Key, value: Option<i64>, version: Version) {
-        self.read_hinted(key, UNKNOWN_ACCOUNT, value, version);
+        let (key, i) = by_index(key);
+        self.read_hinted(key, i, value, version);
     }
 
-    /// A read of `key`, which is `account(i)`, that found `value` at
-    /// `version`.
+    /// A read of account `i`'s key that found `value` at `version`.
     #[inline]
-    pub fn read_account(&mut self, i: u32, key: Key, value: Option<i64>, version: Version) {
-        debug_assert_eq!(key, account(u64::from(i)), "the key of account {i}");
+    pub fn read_account(&mut self, i: u32, value: Option<i64>, version: Version) {
+        let (key, i) = of_account(i);
         self.read_hinted(key, i, value, version);
     }
 
@@ -123,22 +137,29 @@ impl Observed {
                 };
                 self.push(key, kind, value.unwrap_or(0), version, account);
             }
-            None => self.other(
-                MicroOp::read(Scalar::Str(key), value.map_or(Scalar::Null, Scalar::Int)),
-                version,
-            ),
+            None => {
+                let key = match account {
+                    UNKNOWN_ACCOUNT => key,
+                    i => crate::agents::account(u64::from(i)),
+                };
+                self.other(
+                    MicroOp::read(Scalar::Str(key), value.map_or(Scalar::Null, Scalar::Int)),
+                    version,
+                );
+            }
         }
     }
 
     /// A write of `value` to `key` (its version is `null`).
     pub fn write(&mut self, key: Key, value: i64) {
-        self.write_hinted(key, UNKNOWN_ACCOUNT, value);
+        let (key, i) = by_index(key);
+        self.write_hinted(key, i, value);
     }
 
-    /// A write of `value` to `key`, which is `account(i)`.
+    /// A write of `value` to account `i`'s key.
     #[inline]
-    pub fn write_account(&mut self, i: u32, key: Key, value: i64) {
-        debug_assert_eq!(key, account(u64::from(i)), "the key of account {i}");
+    pub fn write_account(&mut self, i: u32, value: i64) {
+        let (key, i) = of_account(i);
         self.write_hinted(key, i, value);
     }
 
@@ -208,7 +229,7 @@ impl Observed {
     pub fn micro_ops(&self) -> impl Iterator<Item = (MicroOp, Version)> + '_ {
         self.accesses.iter().map(|a| match a.kind {
             Kind::Other => self.other_at(a).clone(),
-            kind => simple_micro_op(Scalar::Str(a.key.clone()), kind, a.value, a.version),
+            kind => simple_micro_op(Scalar::Str(a.key()), kind, a.value, a.version),
         })
     }
 }
@@ -326,45 +347,56 @@ mod tests {
         assert_ne!(hash(&a), hash(&b));
     }
 
-    /// Naming an account by its index changes nothing an observer sees:
-    /// equality, the hash, or the checker's form.
+    /// A micro-op on an account's key is the same micro-op whether the
+    /// agent named the account by index or by its key: equal, hashed
+    /// alike, the same checker form, and kept by index either way.
     #[test]
-    fn the_account_hint_is_not_content() {
-        let mut plain = Observed::default();
-        plain.read(account(7), Some(1), Version::Seq(2));
-        plain.write(account(9), 3);
-        let mut hinted = Observed::default();
-        hinted.read_account(7, account(7), Some(1), Version::Seq(2));
-        hinted.write_account(9, account(9), 3);
-        assert_eq!(plain, hinted);
+    fn an_account_named_by_index_or_by_key_is_the_same_micro_op() {
+        let big = u32::MAX - 1;
+        let mut by_key = Observed::default();
+        by_key.read(account(7), Some(1), Version::Seq(2));
+        by_key.write(account(9), 3);
+        by_key.read(Key::from("acct/07"), Some(4), Version::Seq(2));
+        by_key.read(account(u64::from(big)), None, Version::Absent);
+        by_key.read(account(5), Some(6), Version::Seq(OWN));
+        let mut by_index = Observed::default();
+        by_index.read_account(7, Some(1), Version::Seq(2));
+        by_index.write_account(9, 3);
+        by_index.read(Key::from("acct/07"), Some(4), Version::Seq(2));
+        by_index.read_account(big, None, Version::Absent);
+        by_index.read_account(5, Some(6), Version::Seq(OWN));
+        assert_eq!(by_key, by_index);
         let hash = |o: &Observed| {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             o.hash(&mut h);
             h.finish()
         };
-        assert_eq!(hash(&plain), hash(&hinted));
+        assert_eq!(hash(&by_key), hash(&by_index));
+        let checker_form = by_index.micro_ops().collect::<Vec<_>>();
+        assert_eq!(by_key.micro_ops().collect::<Vec<_>>(), checker_form);
         assert_eq!(
-            plain.micro_ops().collect::<Vec<_>>(),
-            hinted.micro_ops().collect::<Vec<_>>()
+            checker_form,
+            vec![
+                (MicroOp::read("acct/7", 1), Version::Seq(2)),
+                (MicroOp::write("acct/9", 3), Version::Absent),
+                (MicroOp::read("acct/07", 4), Version::Seq(2)),
+                (
+                    MicroOp::read(format!("acct/{big}"), Scalar::Null),
+                    Version::Absent
+                ),
+                (MicroOp::read("acct/5", 6), Version::Seq(OWN)),
+            ]
         );
-        /// An access's content as a derived `Hash` saw it before the hint.
-        #[derive(Hash)]
-        struct Content<'a>(&'a Key, Kind, i64, u64);
-        let content = |a: &Access| {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            Content(&a.key, a.kind, a.value, a.version).hash(&mut h);
-            h.finish()
-        };
-        let access = |a: &Access| {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            a.hash(&mut h);
-            h.finish()
-        };
-        for a in hinted.accesses() {
-            assert_eq!(access(a), content(a));
+        // "acct/07" is not an account's spelling, and an index past 2^31 is
+        // kept by its key; a version too large for an access is kept whole.
+        for o in [&by_key, &by_index] {
+            let hints: Vec<u32> = o.accesses().iter().map(|a| a.account).collect();
+            assert_eq!(hints, [7, 9, UNKNOWN_ACCOUNT, UNKNOWN_ACCOUNT, UNKNOWN_ACCOUNT]);
+            assert!(o.accesses()[..2].iter().all(|a| a.key.is_empty()));
+            assert_eq!(o.accesses()[4].kind, Kind::Other);
         }
-        let hints = |o: &Observed| o.accesses().iter().map(|a| a.account).collect::<Vec<_>>();
-        assert_eq!(hints(&plain), [UNKNOWN_ACCOUNT; 2]);
-        assert_eq!(hints(&hinted), [7, 9]);
+        let mut other = Observed::default();
+        other.read_account(8, Some(1), Version::Seq(2));
+        assert_ne!(other.accesses()[0], by_index.accesses()[0]);
     }
 }

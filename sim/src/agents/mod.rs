@@ -59,29 +59,66 @@ pub fn decode_value(value: &Bytes) -> i64 {
 pub type Key = CompactString;
 
 /// The key of account `i`: `acct/` and the decimal index.
-///
-/// It is formatted on every use rather than cloned from a table made once
-/// per run: transfers pick accounts at random, and with 10,000 accounts a
-/// table entry is usually a cache miss, which costs more than the hundred or
-/// instructions of formatting a short, inline key. The key is put together
-/// in a stack buffer and made a `Key` in one step, which costs less than
-/// growing one by `push_str`.
-#[inline]
 pub fn account(i: u64) -> Key {
+    Key::new(AccountKey::new(i).as_str())
+}
+
+/// The key of an account as bytes on the stack: what a transfer hands the
+/// engine. It is formatted on every use rather than looked up in a table
+/// made once per run: transfers pick accounts at random, and with 10,000
+/// accounts a table entry is usually a cache miss, which costs more than
+/// the few dozen instructions of formatting. Unlike a `Key`, it is built
+/// whole in place: making a `Key` from text copies it with a call to
+/// `memcpy` of a length known only at run time, whose narrow stores the
+/// next wide load of the key cannot be forwarded from (a stall per key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AccountKey {
+    bytes: [u8; AccountKey::PREFIX.len() + 20],
+    len: u8,
+}
+
+impl AccountKey {
     const PREFIX: &[u8] = b"acct/";
-    let digits = i.checked_ilog10().map_or(1, |log| log as usize + 1);
-    let len = PREFIX.len() + digits;
-    let mut buf = [0u8; PREFIX.len() + 20];
-    buf[..PREFIX.len()].copy_from_slice(PREFIX);
-    // The digits are written in place, last first, so nothing is copied a
-    // second time at a length known only at run time (a call to `memcpy`).
-    let mut rest = i;
-    for at in (PREFIX.len()..len).rev() {
-        buf[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
+
+    /// The key of account `i`.
+    #[inline]
+    pub fn new(i: u64) -> AccountKey {
+        let digits = i.checked_ilog10().map_or(1, |log| log as usize + 1);
+        let len = Self::PREFIX.len() + digits;
+        let mut bytes = [0u8; Self::PREFIX.len() + 20];
+        bytes[..Self::PREFIX.len()].copy_from_slice(Self::PREFIX);
+        // The digits are written in place, last first.
+        let mut rest = i;
+        for at in (Self::PREFIX.len()..len).rev() {
+            bytes[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        AccountKey {
+            bytes,
+            len: len as u8,
+        }
     }
-    // SAFETY: the bytes are ASCII, so UTF-8: the prefix and decimal digits.
-    Key::new(unsafe { std::str::from_utf8_unchecked(&buf[..len]) })
+
+    /// The key's bytes.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// The key's text.
+    pub fn as_str(&self) -> &str {
+        // SAFETY: the bytes are ASCII, so UTF-8: the prefix and decimal
+        // digits.
+        unsafe { std::str::from_utf8_unchecked(self.as_bytes()) }
+    }
+}
+
+impl Default for AccountKey {
+    /// Account 0's key, which a transaction that names no account holds
+    /// (and ignores).
+    fn default() -> Self {
+        AccountKey::new(0)
+    }
 }
 
 /// What one step of an agent's transaction led to.
@@ -107,9 +144,11 @@ pub struct Running {
     pub phase: u32,
     /// The keys it chose.
     pub keys: SmallVec<[Key; 2]>,
-    /// The account indices of `keys`, for a transaction that chose
-    /// accounts (a transfer), so its micro-ops can name them by index.
+    /// The accounts a transfer chose (its keys are `account_keys`, and
+    /// `keys` stays empty).
     pub accounts: [u32; 2],
+    /// The keys of `accounts`.
+    pub account_keys: [AccountKey; 2],
     /// The amount it moves, or the value it writes.
     pub amount: i64,
     /// Values read so far, in order (`None` = absent).
@@ -135,6 +174,7 @@ impl Running {
             phase: 0,
             keys: SmallVec::new(),
             accounts: [0; 2],
+            account_keys: [AccountKey::default(); 2],
             amount: 0,
             values: SmallVec::new(),
             stamps: Vec::new(),
@@ -142,6 +182,17 @@ impl Running {
             snapshot: None,
             invoke,
             retries,
+        }
+    }
+
+    /// The keys the transaction names, as text (a transfer's are its
+    /// accounts'), for a person reading what it did.
+    pub fn key_names(&self) -> Vec<String> {
+        match self.kind {
+            Workload::Transfer | Workload::AtomicTransfer => {
+                self.account_keys.iter().map(|k| k.as_str().to_owned()).collect()
+            }
+            _ => self.keys.iter().map(|k| k.to_string()).collect(),
         }
     }
 
@@ -161,21 +212,28 @@ impl Running {
         Ok(value)
     }
 
-    /// Reads the transaction's two accounts (`keys`, which name
-    /// `accounts`) with one `get_batch`, recording both micro-ops in order;
-    /// a read that fails ends the batch, as in `get_batch`, and nothing of
-    /// it is recorded (the transaction then fails as a whole). Always
-    /// inlined, like `put_account`: a transfer makes one of each per
-    /// account, and a call each cost about 30 instructions of its own.
+    /// Chooses accounts `from` and `to` for a transfer.
+    #[inline(always)]
+    fn choose_accounts(&mut self, from: u32, to: u32) {
+        self.accounts = [from, to];
+        self.account_keys = [AccountKey::new(from.into()), AccountKey::new(to.into())];
+    }
+
+    /// Reads the transaction's two accounts with one `get_batch`,
+    /// recording both micro-ops in order; a read that fails ends the batch,
+    /// as in `get_batch`, and nothing of it is recorded (the transaction
+    /// then fails as a whole). Always inlined, like `put_account`: a
+    /// transfer makes one of each per account, and a call each cost about
+    /// 30 instructions of its own.
     #[inline(always)]
     fn get_accounts(&mut self, core: &Core<SimDisk>) -> Result<(), Error> {
         let txn = self.txn.as_mut().expect("get inside a transaction");
-        let reads = core.get_batch(txn, [self.keys[0].as_bytes(), self.keys[1].as_bytes()])?;
+        let [from, to] = &self.account_keys;
+        let reads = core.get_batch(txn, [from.as_bytes(), to.as_bytes()])?;
         for (which, read) in reads.iter().enumerate() {
             let value = read.value.as_ref().map(decode_value);
-            let key = self.keys[which].clone();
             self.ops
-                .read_account(self.accounts[which], key, value, version_of(read.source));
+                .read_account(self.accounts[which], value, version_of(read.source));
             self.values.push(value);
         }
         Ok(())
@@ -212,14 +270,14 @@ impl Running {
         self.ops.write(key, value);
     }
 
-    /// Buffers a write to account `i`, whose key is `key`, recording the
-    /// micro-op. Always inlined (see `get_accounts`).
+    /// Buffers a write to the transaction's account `which` (0 or 1),
+    /// recording the micro-op. Always inlined (see `get_accounts`).
     #[inline(always)]
-    fn put_account(&mut self, i: u32, key: Key, value: i64) {
+    fn put_account(&mut self, which: usize, value: i64) {
         let txn = self.txn.as_mut().expect("put inside a transaction");
-        txn.put(key.as_bytes(), &encode(value))
+        txn.put(self.account_keys[which].as_bytes(), &encode(value))
             .expect("simulator keys and values are small");
-        self.ops.write_account(i, key, value);
+        self.ops.write_account(self.accounts[which], value);
     }
 
     /// Commits the engine transaction.
@@ -360,7 +418,7 @@ fn next(t: &mut Running) -> Result<Step, Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::account;
+    use super::{account, AccountKey};
 
     /// Histories, reports and the checker's bank meta name accounts by these
     /// keys, so the fast formatting must spell them exactly as before.
@@ -369,7 +427,9 @@ mod tests {
         let max = u64::from(u32::MAX);
         for i in [0, 7, 10, 99, 1_000, 9_999, 123_456_789, max, u64::MAX] {
             assert_eq!(account(i).as_str(), format!("acct/{i}"));
+            assert_eq!(AccountKey::new(i).as_bytes(), format!("acct/{i}").as_bytes());
         }
+        assert_eq!(AccountKey::default(), AccountKey::new(0));
         // Accounts are counted in a `u32`, so their keys stay inline.
         assert!(!account(max).is_heap_allocated());
         assert_ne!(account(1), account(10));

@@ -7,8 +7,6 @@
 use checker::Version;
 use engine::{AtomicOp, AtomicResult, Error};
 
-use smallvec::smallvec;
-
 use super::{decode, encode, next, outcome, Ctx, Running, Step};
 use crate::recorder::Completion;
 
@@ -26,13 +24,12 @@ pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             let (from, to, amount) = ctx.pick_transfer();
-            t.keys = smallvec![ctx.account(from.into()), ctx.account(to.into())];
-            t.accounts = [from, to];
+            t.choose_accounts(from, to);
             t.amount = amount;
             t.begin(ctx.core.get());
             // The balances are read in the agent's next step: their table
             // entries load meanwhile (a hint, with no effect on the run).
-            for key in &t.keys {
+            for key in &t.account_keys {
                 ctx.core.get().prefetch(key.as_bytes());
             }
             next(t)
@@ -45,9 +42,8 @@ pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             let from = t.values[0].unwrap_or(0);
             let to = t.values[1].unwrap_or(0);
             if from >= t.amount {
-                let (a, b) = (t.keys[0].clone(), t.keys[1].clone());
-                t.put_account(t.accounts[0], a, from - t.amount);
-                t.put_account(t.accounts[1], b, to + t.amount);
+                t.put_account(0, from - t.amount);
+                t.put_account(1, to + t.amount);
             }
             Ok(Step::Done(t.commit(ctx.core.get_mut())))
         }
@@ -62,21 +58,17 @@ pub fn atomic(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             let (from, to, amount) = ctx.pick_transfer();
-            t.keys = smallvec![ctx.account(from.into()), ctx.account(to.into())];
-            t.accounts = [from, to];
+            t.choose_accounts(from, to);
             t.amount = amount;
-            let entries = ctx
-                .core
-                .get()
-                .get_many(&[t.keys[0].as_bytes(), t.keys[1].as_bytes()])?;
+            let [a, b] = &t.account_keys;
+            let entries = ctx.core.get().get_many(&[a.as_bytes(), b.as_bytes()])?;
             t.snapshot = Some(ctx.core.get().visible_seq());
-            for ((key, i), entry) in t.keys.clone().iter().zip(t.accounts).zip(&entries) {
+            for (i, entry) in t.accounts.into_iter().zip(&entries) {
                 let value = entry.value.as_deref().map(decode);
                 t.values.push(value);
                 t.stamps.push(entry.versionstamp);
                 t.ops.read_account(
                     i,
-                    key.clone(),
                     value,
                     entry
                         .versionstamp
@@ -92,13 +84,13 @@ pub fn atomic(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
             let from = t.values[0].unwrap_or(0);
             let to = t.values[1].unwrap_or(0);
             let mut op = AtomicOp::new();
-            op.check(t.keys[0].as_bytes(), t.stamps[0])
-                .check(t.keys[1].as_bytes(), t.stamps[1])
-                .set(t.keys[0].as_bytes(), &encode(from - t.amount))
-                .set(t.keys[1].as_bytes(), &encode(to + t.amount));
-            let (a, b) = (t.keys[0].clone(), t.keys[1].clone());
-            t.ops.write_account(t.accounts[0], a, from - t.amount);
-            t.ops.write_account(t.accounts[1], b, to + t.amount);
+            let [a, b] = &t.account_keys;
+            op.check(a.as_bytes(), t.stamps[0])
+                .check(b.as_bytes(), t.stamps[1])
+                .set(a.as_bytes(), &encode(from - t.amount))
+                .set(b.as_bytes(), &encode(to + t.amount));
+            t.ops.write_account(t.accounts[0], from - t.amount);
+            t.ops.write_account(t.accounts[1], to + t.amount);
             match ctx.core.get_mut().atomic_commit(&op) {
                 Ok(AtomicResult::Ok { versionstamp }) => {
                     t.snapshot = Some(versionstamp.seq() - 1);

@@ -211,10 +211,13 @@ fn step_text(before: &Agent, after: &Agent) -> String {
         parts.push(format!(
             "begins {} on {} at snapshot {}",
             kind.as_str().unwrap_or("a transaction"),
-            if t.keys.is_empty() {
-                "-".to_owned()
-            } else {
-                t.keys.join(", ")
+            {
+                let names = t.key_names();
+                if names.is_empty() {
+                    "-".to_owned()
+                } else {
+                    names.join(", ")
+                }
             },
             snapshot.map_or("-".to_owned(), |s| s.to_string())
         ));

@@ -116,6 +116,7 @@ impl Hash for Work {
                 t.txn.hash(h);
                 t.phase.hash(h);
                 t.keys.hash(h);
+                t.accounts.hash(h);
                 t.amount.hash(h);
                 t.values.hash(h);
                 t.stamps.hash(h);
