@@ -83,16 +83,6 @@ fn by_index(key: Key) -> (Key, u32) {
     }
 }
 
-/// The key field and account of a micro-op on account `i`.
-#[inline(always)]
-fn of_account(i: u32) -> (Key, u32) {
-    if i < ACCOUNTS_BY_INDEX {
-        (Key::const_new(""), i)
-    } else {
-        (account(u64::from(i)), UNKNOWN_ACCOUNT)
-    }
-}
-
 /// Accounts below this index are kept by index: the ones whose keys
 /// `account_index` reads back.
 const ACCOUNTS_BY_INDEX: u32 = 1 << 31;
@@ -112,10 +102,16 @@ impl Observed {
     }
 
     /// A read of account `i`'s key that found `value` at `version`.
-    #[inline]
+    /// Always inlined, with the empty key a constant: a transfer records
+    /// two, and a key passed through the stack was read back with wide
+    /// loads that its narrow stores could not be forwarded to.
+    #[inline(always)]
     pub fn read_account(&mut self, i: u32, value: Option<i64>, version: Version) {
-        let (key, i) = of_account(i);
-        self.read_hinted(key, i, value, version);
+        if i < ACCOUNTS_BY_INDEX {
+            self.read_hinted(Key::const_new(""), i, value, version);
+        } else {
+            self.read(account(u64::from(i)), value, version);
+        }
     }
 
     /// Always inlined, like `write_hinted`: a transfer records four
@@ -156,11 +152,15 @@ impl Observed {
         self.write_hinted(key, i, value);
     }
 
-    /// A write of `value` to account `i`'s key.
-    #[inline]
+    /// A write of `value` to account `i`'s key (inlined as `read_account`
+    /// is).
+    #[inline(always)]
     pub fn write_account(&mut self, i: u32, value: i64) {
-        let (key, i) = of_account(i);
-        self.write_hinted(key, i, value);
+        if i < ACCOUNTS_BY_INDEX {
+            self.write_hinted(Key::const_new(""), i, value);
+        } else {
+            self.write(account(u64::from(i)), value);
+        }
     }
 
     /// Always inlined (see `read_hinted`).
