@@ -181,7 +181,7 @@ pub struct Running {
     pub txn: Option<Txn>,
     /// Where in its script it is.
     pub phase: u32,
-    /// The keys it chose.
+    /// The keys it chose (a transfer keeps its keys in `account_keys`).
     pub keys: SmallVec<[Key; 2]>,
     /// The accounts a transfer chose (its keys are `account_keys`, and
     /// `keys` stays empty).
