@@ -10,9 +10,10 @@
 //! A sorted vector makes an insert move every entry after it, so a bulk
 //! load in no particular key order (a transaction that imports a hundred
 //! thousand keys) would take quadratic time. A map of `LARGE` entries or
-//! more that is inserted into out of order moves them into a B-tree, where
-//! an insert costs a logarithm; one loaded in key order keeps appending to
-//! its vector, which costs less than any tree.
+//! more whose next insert would shift more than `SWAP_DOWN` of them moves
+//! its entries into a B-tree, where an insert costs a logarithm; one loaded
+//! in key order (or nearly) keeps its vector, which costs less than any
+//! tree.
 
 use std::collections::btree_map;
 use std::collections::BTreeMap;
@@ -25,9 +26,10 @@ use crate::Bytes;
 /// Entries kept inline before the map spills to the heap.
 const INLINE_ENTRIES: usize = 2;
 
-/// The most entries an insert into the middle of the sorted vector
-/// shifts (a few kilobytes, which costs less than a tree's node
-/// allocations); past that, the entries move to a B-tree.
+/// The size from which an insert that would shift more than `SWAP_DOWN`
+/// entries of the sorted vector moves them to a B-tree instead (below it,
+/// the shift is at most a couple of kilobytes, which costs less than a
+/// tree's node allocations).
 const LARGE: usize = 64;
 
 /// A map from keys to `V`, sorted by key.

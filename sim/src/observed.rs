@@ -43,8 +43,9 @@ pub enum Kind {
 pub const ABSENT: u64 = u64::MAX;
 /// `version` of a read served from the transaction's own write.
 pub const OWN: u64 = u64::MAX - 1;
-/// `account` of a micro-op whose key's account index is not known (an
-/// account's index is below the number of accounts, a `u32`).
+/// `account` of a micro-op whose key is kept as text: a key that is not an
+/// account's, an account past `ACCOUNTS_BY_INDEX`, or (with an empty key)
+/// a micro-op of `Kind::Other`.
 pub const UNKNOWN_ACCOUNT: u32 = u32::MAX;
 
 /// One micro-op with its version. For `Kind::Other`, `key` is empty and
@@ -60,7 +61,8 @@ pub struct Access {
     /// The version read (`ABSENT`, `OWN` or a sequence number).
     pub version: u64,
     /// The `i` whose key, `account(i)`, this micro-op is on; else
-    /// `UNKNOWN_ACCOUNT` (and the key is in `key`).
+    /// `UNKNOWN_ACCOUNT` (and the key is in `key`, or, for `Kind::Other`,
+    /// in the others).
     pub account: u32,
 }
 

@@ -261,9 +261,9 @@ impl Running {
     /// Reads the transaction's two accounts with one `get_batch`,
     /// recording both micro-ops in order; a read that fails ends the batch,
     /// as in `get_batch`, and nothing of it is recorded (the transaction
-    /// then fails as a whole). Always inlined, like `put_account`: a
-    /// transfer makes one of each per account, and a call each cost about
-    /// 30 instructions of its own.
+    /// then fails as a whole). Always inlined, like `put_account`: the
+    /// simulator makes one per transfer, and a call cost about 30
+    /// instructions of its own.
     #[inline(always)]
     fn get_accounts(&mut self, core: &Core<SimDisk>) -> Result<(), Error> {
         let txn = self.txn.as_mut().expect("get inside a transaction");

@@ -15,11 +15,16 @@ use crate::recorder::Completion;
 /// benchmark does); write both and commit, or commit read-only when the
 /// sender is short (a refused transfer).
 ///
-/// The two reads are one engine call and so one step: under snapshot
-/// reads nothing another agent does between them can change what they
-/// return, so a step between them added decisions, not interleavings that
-/// matter. The window that matters, from the snapshot to the commit, keeps
-/// a step of other agents' work on each side of the read.
+/// The two reads are one engine call and so one step. Under snapshot reads
+/// another agent's commit between them cannot change the value the second
+/// returns; what a step between them added was a few rarer cases: the
+/// second read failing as snapshot-too-old after the first succeeded (other
+/// commits moving the horizon past the snapshot in between) and a crash
+/// between the reads. Both still happen around the batched read (a
+/// snapshot can be too old by the read or by the commit, and a crash can
+/// fall before the read, after it, or inside the commit). The window that
+/// matters most, from the snapshot to the commit, keeps a step of other
+/// agents' work on each side of the read.
 pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
