@@ -186,7 +186,9 @@ pub struct Running {
     /// The accounts a transfer chose (its keys are `account_keys`, and
     /// `keys` stays empty).
     pub accounts: [u32; 2],
-    /// The keys of `accounts`.
+    /// The keys of `accounts`, formatted once when they are chosen: a
+    /// transfer hands each to the engine three times (prefetch, read,
+    /// write).
     pub account_keys: [AccountKey; 2],
     /// The amount it moves, or the value it writes.
     pub amount: i64,
