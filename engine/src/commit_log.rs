@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 use smallvec::SmallVec;
 
 use crate::error::{Error, Result};
+use crate::key_filter::KeyFilter;
 use crate::mutant::Mutant;
 use crate::txn::Txn;
 use crate::Bytes;
@@ -21,11 +22,19 @@ use crate::Bytes;
 /// ring then holds its summaries without one allocation each.
 const INLINE_KEYS: usize = 2;
 
+/// The largest read set whose filter validation builds: each key sets one
+/// bit of 64, so a larger set's filter meets nearly every summary's, and
+/// building it would cost more than it saves.
+const FILTERED_READS: usize = 16;
+
 /// What the log remembers about one commit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Summary {
     pub(crate) seq: u64,
     pub(crate) keys: SmallVec<[Bytes; INLINE_KEYS]>,
+    /// The filter of `keys`, so that validation passes over a summary
+    /// that shares no key with a read set without comparing keys.
+    filter: KeyFilter,
     /// Which keys' superseded versions are reclaimed when the summary
     /// leaves the log (bit i for `keys[i]`; past the 64th, every key's):
     /// the others are dropped when their key is next written.
@@ -33,6 +42,23 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The summary of commit `seq`, with no key yet.
+    pub(crate) fn new(seq: u64, reclaim: u64) -> Self {
+        Summary {
+            seq,
+            keys: SmallVec::new(),
+            filter: KeyFilter::default(),
+            reclaim,
+        }
+    }
+
+    /// Adds a key the commit wrote (in key order, after the others).
+    #[cfg(test)]
+    pub(crate) fn add_key(&mut self, key: &Bytes) {
+        self.filter.add(key);
+        self.keys.push(key.clone());
+    }
+
     /// The commit's sequence number.
     pub fn seq(&self) -> u64 {
         self.seq
@@ -95,27 +121,33 @@ impl CommitLog {
             assert!(newest.seq < seq, "summaries arrive in commit order");
         }
         assert!(seq > self.horizon, "a new commit is above the horizon");
-        let summary = if self.ring.len() == self.capacity {
-            let mut oldest = self.ring.pop_front().expect("a full ring is not empty");
+        if self.ring.len() == self.capacity {
+            let oldest = self.ring.front().expect("a full ring is not empty");
             assert!(oldest.seq > self.horizon);
             self.horizon = oldest.seq;
-            evicted(&oldest);
-            oldest.seq = seq;
-            oldest.reclaim = reclaim;
-            oldest.keys.clear();
-            // Pushed one by one: `extend` costs more for a few keys.
-            for key in keys {
-                oldest.keys.push(key.clone());
-            }
-            oldest
+            evicted(oldest);
+            // The oldest summary moves to the back untouched and is
+            // rewritten there: a summary whose fields were just stored
+            // one by one and then moved whole is loaded back in pieces
+            // that span those stores, which the CPU cannot forward.
+            let oldest = self.ring.pop_front().expect("a full ring is not empty");
+            self.ring.push_back(oldest);
+            let summary = self.ring.back_mut().expect("just pushed");
+            summary.seq = seq;
+            summary.reclaim = reclaim;
+            summary.keys.clear();
         } else {
-            Summary {
-                seq,
-                keys: keys.into_iter().cloned().collect(),
-                reclaim,
-            }
-        };
-        self.ring.push_back(summary);
+            self.ring.push_back(Summary::new(seq, reclaim));
+        }
+        let summary = self.ring.back_mut().expect("just pushed");
+        // Added one by one: `extend` costs more for a few keys. The filter
+        // is put together in a register and stored once.
+        let mut filter = KeyFilter::default();
+        for key in keys {
+            filter.add(key);
+            summary.keys.push(key.clone());
+        }
+        summary.filter = filter;
         assert!(self.ring.len() <= self.capacity);
     }
 
@@ -154,7 +186,18 @@ impl CommitLog {
     #[inline(never)]
     fn validate_newer(&self, txn: &Txn, mutant: Option<Mutant>) -> Result<()> {
         let first_newer = self.first_after(txn.snapshot);
+        // A listed range conflicts with keys the transaction never read,
+        // so then no summary is passed over; nor when the read set is so
+        // large that its filter would rule little out.
+        let reads = if txn.ranges.is_empty() && txn.reads.len() <= FILTERED_READS {
+            KeyFilter::of(txn.reads.keys())
+        } else {
+            KeyFilter::ALL
+        };
         for summary in self.ring.range(first_newer..) {
+            if !summary.filter.may_meet(reads) {
+                continue;
+            }
             for key in &summary.keys {
                 if Self::read_conflicts(txn, key, mutant) {
                     return Err(Error::Conflict {
@@ -265,6 +308,49 @@ mod tests {
                 assert_eq!(log.first_after(snapshot), expected, "snapshot {snapshot}");
             }
         }
+    }
+
+    /// A transaction at snapshot 0 that read `keys` and listed `ranges`.
+    fn reader(keys: &[String], ranges: Vec<crate::KeyRange>) -> Txn {
+        let mut txn = Txn::new(0);
+        for key in keys {
+            txn.reads.insert(Bytes::from(key.as_str()), None);
+        }
+        txn.ranges = ranges;
+        txn
+    }
+
+    /// The filter only ever passes over summaries that share no key with
+    /// the read set: a read key written later conflicts whatever the size
+    /// of the read set (below and above the largest one filtered), and a
+    /// key written into a listed range conflicts though it was never read.
+    #[test]
+    fn validation_finds_every_conflict_the_filter_could_hide() {
+        let mut log = CommitLog::new(64, 0);
+        for seq in 1..=40 {
+            push(&mut log, seq, &[&format!("w{seq:03}"), &format!("x{seq:03}")]);
+        }
+        for reads in [1, FILTERED_READS, FILTERED_READS + 1, 40] {
+            let keys: Vec<String> = (0..reads).map(|i| format!("r{i:03}")).collect();
+            assert!(
+                log.validate(&reader(&keys, vec![]), None).is_ok(),
+                "{reads} unrelated reads"
+            );
+            for written in [1, 17, 40] {
+                let mut keys = keys.clone();
+                keys[reads - 1] = format!("x{written:03}");
+                match log.validate(&reader(&keys, vec![]), None) {
+                    Err(Error::Conflict { seq, .. }) => assert_eq!(seq, written),
+                    other => panic!("{reads} reads, x{written:03} written: {other:?}"),
+                }
+            }
+        }
+        let keys = vec!["unrelated".to_owned()];
+        let ranged = reader(&keys, vec![crate::KeyRange::prefix("w02")]);
+        assert!(matches!(
+            log.validate(&ranged, None),
+            Err(Error::Conflict { seq: 20, .. })
+        ));
     }
 
     #[test]

@@ -33,6 +33,7 @@ mod crc;
 mod db;
 mod error;
 pub mod files;
+mod key_filter;
 mod key_map;
 mod limits;
 mod mutant;

@@ -601,12 +601,11 @@ mod tests {
         for (key, value) in writes {
             map.insert(Bytes::from(*key), value.map(Bytes::from));
         }
-        let reclaim = mvcc.apply(seq, &map, None);
-        Summary {
-            seq,
-            keys: map.keys().cloned().collect(),
-            reclaim,
+        let mut summary = Summary::new(seq, mvcc.apply(seq, &map, None));
+        for key in map.keys() {
+            summary.add_key(key);
         }
+        summary
     }
 
     /// A `Found` lookup to compare with; the value is leaked, as a test may.
