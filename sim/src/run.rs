@@ -612,6 +612,13 @@ impl Sim {
     }
 
     fn finish(mut self, end: End) -> RunResult {
+        // Checkpoints are counted when the store they were written by is
+        // closed: at each crash, and here for the store open at the end.
+        if let Some(core) = &self.core {
+            self.stats.checkpoints += core
+                .generation()
+                .saturating_sub(core.recovery_report().generation);
+        }
         if end == End::Stuck {
             let stuck: Vec<String> = self
                 .agents

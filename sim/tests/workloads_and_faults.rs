@@ -130,3 +130,26 @@ fn unfinished_work_after_the_liveness_bound_is_reported_as_stuck() {
     let relaxed = run(RunSpec::new(all_workloads(), 1));
     assert_eq!(relaxed.end, End::Finished);
 }
+
+/// Checkpoints are counted whether or not a crash closes the store that
+/// wrote them: a run without faults writes one about every
+/// `checkpoint_wal_bytes` of WAL, and every one is in its stats.
+#[test]
+fn checkpoints_of_a_run_without_crashes_are_counted() {
+    let mut scenario = Scenario::default();
+    scenario.store.checkpoint_wal_bytes = 2048;
+    scenario.workload.mix = [(sim::scenario::Workload::Transfer, 1)].into();
+    scenario.faults.crash = 0.0;
+    scenario.faults.fsync_failure = 0.0;
+    let result = run(RunSpec::new(scenario, 5));
+    assert_eq!(result.stats.crashes, 0);
+    // A transfer that commits writes about 120 bytes of WAL; one refused
+    // for want of money commits without writing, so count half.
+    let expected = result.stats.committed * 60 / 2048;
+    assert!(
+        result.stats.checkpoints >= expected.max(1),
+        "{} checkpoints for {} commits",
+        result.stats.checkpoints,
+        result.stats.committed
+    );
+}
