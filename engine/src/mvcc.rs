@@ -28,7 +28,7 @@
 //! pruned when it holds obsolete ones), so whether an obsolete version was
 //! dropped yet never tells two states apart.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::ops::Bound;
 
@@ -411,17 +411,26 @@ impl Mvcc {
     /// The newest live value of every key, with its version: what a
     /// checkpoint writes. Keys come in order, so their table entries are
     /// scattered: each is asked for `LOOKAHEAD` keys before it is read,
-    /// and the waits for memory overlap rather than add up.
+    /// and the waits for memory overlap rather than add up. The hash the
+    /// request computed finds the entry, so each key is hashed once.
     pub fn latest_entries(&self) -> impl Iterator<Item = (&Bytes, u64, &Bytes)> {
         const LOOKAHEAD: usize = 8;
-        let mut ahead = self.order.iter();
-        ahead.by_ref().take(LOOKAHEAD).for_each(|key| self.prefetch(key));
-        self.order.iter().filter_map(move |key| {
-            if let Some(next) = ahead.next() {
-                self.prefetch(next);
+        let mut keys = self.order.iter();
+        let mut ahead: VecDeque<(&Bytes, KeyHash)> = VecDeque::with_capacity(LOOKAHEAD + 1);
+        std::iter::from_fn(move || loop {
+            while ahead.len() < LOOKAHEAD {
+                let Some(key) = keys.next() else { break };
+                ahead.push_back((key, self.prefetch_hashed(key)));
             }
-            let (seq, value) = self.keys[key].versions.last()?;
-            value.as_ref().map(|v| (key, *seq, v))
+            let (key, hash) = ahead.pop_front()?;
+            let (_, chain) = self
+                .keys
+                .raw_entry()
+                .from_key_hashed_nocheck(hash.0, key)
+                .expect("every key in the order has a chain");
+            if let Some((seq, Some(value))) = chain.versions.last() {
+                return Some((key, *seq, value));
+            }
         })
     }
 
