@@ -53,7 +53,7 @@ fn build(commits: &[Writes]) -> (Vec<u8>, Vec<usize>, Vec<BTreeMap<Vec<u8>, Vec<
         ends.push(core.storage().read(&files::wal(0)).unwrap().unwrap().len());
         states.push(state(&core, &all_keys()));
     }
-    let wal = core.storage().read(&files::wal(0)).unwrap().unwrap();
+    let wal = core.storage().read(&files::wal(0)).unwrap().unwrap().to_vec();
     (wal, ends, states)
 }
 

@@ -31,6 +31,7 @@
 
 use std::collections::BTreeMap;
 
+use engine::storage::FileBytes;
 use engine::{files, IoError, MemDisk, MemFile, Storage};
 
 use crate::decisions::{Decisions, Stream};
@@ -284,7 +285,7 @@ impl Storage for SimDisk {
         self.disk.list()
     }
 
-    fn read(&self, name: &str) -> Result<Option<Vec<u8>>, IoError> {
+    fn read(&self, name: &str) -> Result<Option<FileBytes>, IoError> {
         self.disk.read(name)
     }
 

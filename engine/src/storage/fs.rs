@@ -5,7 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::Storage;
+use super::{FileBytes, Storage};
 use crate::error::IoError;
 
 /// A directory on a real file system.
@@ -47,7 +47,7 @@ impl Storage for DirStorage {
         Ok(names)
     }
 
-    fn read(&self, name: &str) -> Result<Option<Vec<u8>>, IoError> {
+    fn read(&self, name: &str) -> Result<Option<FileBytes>, IoError> {
         let mut file = match File::open(self.path_of(name)) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -56,7 +56,7 @@ impl Storage for DirStorage {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)
             .map_err(|e| IoError::new(format!("read {name}"), &e))?;
-        Ok(Some(bytes))
+        Ok(Some(FileBytes::new(bytes)))
     }
 
     fn create(&mut self, name: &str) -> Result<(), IoError> {

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::Storage;
+use super::{FileBytes, Storage};
 use crate::error::IoError;
 
 /// From this size on, a file's buffer grows fourfold when full.
@@ -219,8 +219,8 @@ impl Storage for MemDisk {
         Ok(self.live.keys().cloned().collect())
     }
 
-    fn read(&self, name: &str) -> Result<Option<Vec<u8>>, IoError> {
-        Ok(self.live.get(name).map(|id| self.files[id].written().to_vec()))
+    fn read(&self, name: &str) -> Result<Option<FileBytes>, IoError> {
+        Ok(self.live.get(name).map(|id| Arc::clone(&self.files[id].written)))
     }
 
     fn create(&mut self, name: &str) -> Result<(), IoError> {
@@ -323,7 +323,7 @@ mod tests {
         disk.append("f", b"def").unwrap();
         assert!(disk.has_unsynced());
         assert_eq!(disk.crash_image()["f"], b"abc");
-        assert_eq!(disk.read("f").unwrap().unwrap(), b"abcdef");
+        assert_eq!(disk.read("f").unwrap().unwrap()[..], b"abcdef"[..]);
         disk.sync("f").unwrap();
         assert!(!disk.has_unsynced());
         assert_eq!(disk.crash_image()["f"], b"abcdef");

@@ -11,7 +11,15 @@ mod mem;
 pub use fs::DirStorage;
 pub use mem::{MemDisk, MemFile};
 
+use std::sync::Arc;
+
 use crate::error::IoError;
+
+/// A whole file's content as `Storage::read` returns it: shared, so that
+/// an in-memory disk hands out the buffer it holds rather than a copy
+/// (recovery reads the checkpoint and the WAL, a megabyte or more, at
+/// every restart of a simulated store).
+pub type FileBytes = Arc<Vec<u8>>;
 
 /// A flat directory of named files, as the store needs it.
 ///
@@ -22,7 +30,7 @@ pub trait Storage {
     /// The names of the files in the directory, sorted.
     fn list(&self) -> Result<Vec<String>, IoError>;
     /// The whole content of a file, or `None` if it does not exist.
-    fn read(&self, name: &str) -> Result<Option<Vec<u8>>, IoError>;
+    fn read(&self, name: &str) -> Result<Option<FileBytes>, IoError>;
     /// Creates an empty file, truncating it if it exists.
     fn create(&mut self, name: &str) -> Result<(), IoError>;
     /// Appends bytes at the end of an existing file.

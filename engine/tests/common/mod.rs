@@ -47,7 +47,7 @@ impl Storage for FailAt {
     fn list(&self) -> Result<Vec<String>, IoError> {
         self.disk.list()
     }
-    fn read(&self, name: &str) -> Result<Option<Vec<u8>>, IoError> {
+    fn read(&self, name: &str) -> Result<Option<engine::storage::FileBytes>, IoError> {
         self.disk.read(name)
     }
     fn create(&mut self, name: &str) -> Result<(), IoError> {
