@@ -5,7 +5,7 @@
 //! the checker's op structs (each a few hundred bytes, with its micro-ops
 //! cloned once more for the invoke) costs more to write to memory than the
 //! engine costs to run them. So the recorder keeps each op in 8 bytes (see
-//! `entry`), each completion's figures in 16 (see `done`) and each
+//! `entry`), each completion's figures in 12 (see `done`) and each
 //! micro-op in 12 (its key by number, see `key_table`, and its value and
 //! version packed, see `mop`), and builds the `History` (invokes filled in
 //! with their micro-ops, reads as `null`) only when someone asks for it:

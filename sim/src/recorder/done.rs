@@ -1,11 +1,12 @@
-//! A transaction's completion as the recorder keeps it, in 16 bytes.
+//! A transaction's completion as the recorder keeps it, in 12 bytes.
 //!
 //! A run completes millions of transactions, and memory written once is
 //! memory the kernel zeroed first. A completion comes a few ops and a few
 //! ticks after its invoke, commits a few sequence numbers after its
 //! snapshot (when it commits a write), has a few micro-ops and one of a
 //! handful of outcomes; so it keeps those relative to its invoke and its
-//! snapshot, in 8 bytes next to the snapshot. One whose figures do not fit
+//! snapshot, in 8 bytes next to the snapshot, which fits 32 bits below
+//! four billion commits. One whose figures do not fit
 //! is kept whole aside, and its entry holds its position there. Either way
 //! it reads back exactly as recorded.
 
@@ -43,7 +44,8 @@ const WIDE: u8 = u8::MAX;
 /// A completion, packed: its invoke `back` ops and `after` ticks before it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Packed {
-    snapshot: u64,
+    /// The snapshot, `UNKNOWN_SNAPSHOT` for `NONE`.
+    snapshot: u32,
     /// 0 when its commit sequence number is `NONE`, else that number's
     /// distance from the snapshot plus 1.
     commit: u16,
@@ -53,6 +55,9 @@ pub(super) struct Packed {
     /// 0 for `Ok`, then `Fail` and `Info` by reason, alternating.
     outcome: u8,
 }
+
+/// The packed `snapshot` of a completion whose snapshot is `NONE`.
+const UNKNOWN_SNAPSHOT: u32 = u32::MAX;
 
 /// An outcome's code: it fits an entry when it is below `WIDE`.
 #[inline]
@@ -82,9 +87,15 @@ impl Packed {
         let committed_wide = d.commit_seq != NONE && commit.wrapping_sub(1) >= u64::from(u16::MAX);
         let outcome = outcome_code(d.outcome);
         let too_wide = (after >> 16) | (back >> 16) | u64::from(d.mops >> 8);
-        if too_wide == 0 && !committed_wide && outcome < u32::from(WIDE) {
+        let snapshot = match d.snapshot {
+            NONE => Some(UNKNOWN_SNAPSHOT),
+            s => u32::try_from(s).ok().filter(|&s| s != UNKNOWN_SNAPSHOT),
+        };
+        if let (0, false, true, Some(snapshot)) =
+            (too_wide, committed_wide, outcome < u32::from(WIDE), snapshot)
+        {
             Packed {
-                snapshot: d.snapshot,
+                snapshot,
                 commit: commit as u16,
                 after: after as u16,
                 back: back as u16,
@@ -100,7 +111,7 @@ impl Packed {
     #[cold]
     #[inline(never)]
     fn aside(d: Done, wide: &mut Vec<Done>) -> Packed {
-        let at = wide.len() as u64;
+        let at = u32::try_from(wide.len()).expect("fewer than 2^32 wide completions");
         wide.push(d);
         Packed {
             snapshot: at,
@@ -147,13 +158,17 @@ impl Packed {
                 }
             }
         };
+        let snapshot = match self.snapshot {
+            UNKNOWN_SNAPSHOT => NONE,
+            s => u64::from(s),
+        };
         Done {
             invoke,
             time: invoked_at(invoke) + u64::from(self.after),
-            snapshot: self.snapshot,
+            snapshot,
             commit_seq: match self.commit {
                 0 => NONE,
-                commit => self.snapshot.wrapping_add(u64::from(commit) - 1),
+                commit => snapshot.wrapping_add(u64::from(commit) - 1),
             },
             mops: u32::from(self.mops),
             outcome,
@@ -171,8 +186,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_completion_takes_16_bytes() {
-        assert_eq!(std::mem::size_of::<Packed>(), 16);
+    fn a_completion_takes_12_bytes() {
+        assert_eq!(std::mem::size_of::<Packed>(), 12);
     }
 
     #[test]
@@ -268,6 +283,35 @@ mod tests {
                 true,
             ),
             (Done { commit_seq: 6, ..d }, 1_002, 0, true),
+            (
+                Done {
+                    snapshot: u64::from(u32::MAX) - 1,
+                    commit_seq: u64::from(u32::MAX) + 5,
+                    ..d
+                },
+                1_002,
+                0,
+                false,
+            ),
+            (
+                Done {
+                    snapshot: u64::from(u32::MAX),
+                    ..d
+                },
+                1_002,
+                0,
+                true,
+            ),
+            (
+                Done {
+                    snapshot: 1 << 40,
+                    commit_seq: (1 << 40) + 1,
+                    ..d
+                },
+                1_002,
+                0,
+                true,
+            ),
             (Done { commit_seq: 0, ..d }, 1_002, 0, true),
             (
                 Done {
