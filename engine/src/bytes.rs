@@ -138,32 +138,6 @@ impl Bytes {
         Some(unsafe { &*ptr })
     }
 
-    /// A hash of the bytes for `KeyFilter`: a function of the bytes alone,
-    /// cheap for an inline value (its two words, which hold its kind,
-    /// length and zero-padded bytes), and for a shared one a hash of its
-    /// length and its first and last eight bytes. The high bits are the
-    /// well-mixed ones.
-    #[inline]
-    pub(crate) fn filter_hash(&self) -> u64 {
-        const K: u64 = 0x9e37_79b9_7f4a_7c15;
-        let word = match self.shared() {
-            None => self.head.get() ^ self.tail.rotate_left(29),
-            Some(shared) => {
-                let ends = |at: usize| {
-                    let mut w = [0u8; 8];
-                    let piece = &shared[at.min(shared.len())..];
-                    w[..piece.len().min(8)].copy_from_slice(&piece[..piece.len().min(8)]);
-                    u64::from_le_bytes(w)
-                };
-                (shared.len() as u64)
-                    ^ ends(0).rotate_left(17)
-                    ^ ends(shared.len().saturating_sub(8)).rotate_left(41)
-            }
-        };
-        let h = word.wrapping_mul(K);
-        (h ^ (h >> 32)).wrapping_mul(K)
-    }
-
     /// Copies long bytes into a shared allocation. Kept out of line so that
     /// the inline case, nearly every key and value, inlines into its
     /// callers as a few moves.

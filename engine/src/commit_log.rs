@@ -55,7 +55,7 @@ impl Summary {
     /// Adds a key the commit wrote (in key order, after the others).
     #[cfg(test)]
     pub(crate) fn add_key(&mut self, key: &Bytes) {
-        self.filter.add(key);
+        self.filter.add_hash(crate::mvcc::key_hash(key));
         self.keys.push(key.clone());
     }
 
@@ -115,6 +115,7 @@ impl CommitLog {
         seq: u64,
         keys: impl IntoIterator<Item = &'k Bytes>,
         reclaim: u64,
+        filter: KeyFilter,
         evicted: impl FnOnce(&Summary),
     ) {
         if let Some(newest) = self.ring.back() {
@@ -140,13 +141,11 @@ impl CommitLog {
             self.ring.push_back(Summary::new(seq, reclaim));
         }
         let summary = self.ring.back_mut().expect("just pushed");
-        // Added one by one: `extend` costs more for a few keys. The filter
-        // is put together in a register and stored once.
-        let mut filter = KeyFilter::default();
+        // Added one by one: `extend` costs more for a few keys.
         for key in keys {
-            filter.add(key);
             summary.keys.push(key.clone());
         }
+        debug_assert_eq!(filter, KeyFilter::of(&summary.keys), "the filter is the keys'");
         summary.filter = filter;
         assert!(self.ring.len() <= self.capacity);
     }
@@ -245,7 +244,7 @@ mod tests {
     fn push(log: &mut CommitLog, seq: u64, keys: &[&str]) -> Option<u64> {
         let keys: Vec<Bytes> = keys.iter().map(|k| Bytes::from(*k)).collect();
         let mut evicted = None;
-        log.push(seq, &keys, 0, |old| evicted = Some(old.seq));
+        log.push(seq, &keys, 0, KeyFilter::of(&keys), |old| evicted = Some(old.seq));
         evicted
     }
 

@@ -349,9 +349,9 @@ impl<S: Storage> Core<S> {
 
     fn apply(&mut self, seq: u64, writes: &KeyMap<Option<Bytes>>) {
         let mutant = self.mutant();
-        let reclaim = self.mvcc.apply(seq, writes, mutant);
+        let (reclaim, filter) = self.mvcc.apply(seq, writes, mutant);
         let mvcc = &mut self.mvcc;
-        self.log.push(seq, writes.keys(), reclaim, |evicted| {
+        self.log.push(seq, writes.keys(), reclaim, filter, |evicted| {
             mvcc.evicted(evicted, evicted.seq, mutant);
         });
     }

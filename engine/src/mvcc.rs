@@ -37,6 +37,7 @@ use rustc_hash::FxBuildHasher;
 use smallvec::SmallVec;
 
 use crate::commit_log::Summary;
+use crate::key_filter::KeyFilter;
 use crate::key_map::KeyMap;
 use crate::mutant::Mutant;
 use crate::prefetch::prefetch_value;
@@ -159,6 +160,14 @@ pub enum Lookup<'a> {
 /// alone, without reading the entry, which is what a prefetch needs.
 type FxHashMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
 
+/// A key's hash in the version table (the same for its bytes as a slice
+/// and as stored `Bytes`, which hash as their slice). The commit log's key
+/// filters are made from it too (see `key_filter`).
+#[inline]
+pub(crate) fn key_hash(key: &[u8]) -> u64 {
+    std::hash::BuildHasher::hash_one(&FxBuildHasher, key)
+}
+
 /// A key's hash in the version table, computed once for a prefetch and
 /// the write that follows it. Only `Mvcc::prefetch_hashed` makes one, so it
 /// is always the hash the table itself would compute.
@@ -232,7 +241,7 @@ impl Mvcc {
     /// `prefetch`, returning the key's hash for the write that follows.
     #[inline]
     pub fn prefetch_hashed(&self, key: &[u8]) -> KeyHash {
-        let hash = std::hash::BuildHasher::hash_one(self.keys.hasher(), key);
+        let hash = key_hash(key);
         if let Some((stored, chain)) = self.keys.raw_entry().from_hash(hash, |_| true) {
             prefetch_value(stored);
             prefetch_value(chain);
@@ -324,16 +333,28 @@ impl Mvcc {
     /// (bit i for the i-th key in key order; keys past the 64th always
     /// are): a delete, a write that supersedes a value on the heap, and a
     /// write to a chain spilled to the heap. Under the early-gc mutant every
-    /// key is, so its eager, wrong reclaim is what happens.
-    pub fn apply(&mut self, seq: u64, writes: &KeyMap<Option<Bytes>>, mutant: Option<Mutant>) -> u64 {
+    /// key is, so its eager, wrong reclaim is what happens. Also returns the
+    /// filter of the written keys, from the hashes that found their chains.
+    pub fn apply(
+        &mut self,
+        seq: u64,
+        writes: &KeyMap<Option<Bytes>>,
+        mutant: Option<Mutant>,
+    ) -> (u64, KeyFilter) {
         let horizon = self.horizon;
         let mut reclaim = 0;
+        let mut filter = KeyFilter::default();
         for (i, (key, value)) in writes.into_iter().enumerate() {
+            let hash = key_hash(key);
+            filter.add_hash(hash);
             // Most commits update existing keys: look up before paying for
             // the owned key an insert needs.
-            let chain = match self.keys.get_mut(key) {
-                Some(chain) => chain,
-                None => self.chain_mut(key),
+            let chain = match self.keys.raw_entry_mut().from_key_hashed_nocheck(hash, key) {
+                RawEntryMut::Occupied(chain) => chain.into_mut(),
+                RawEntryMut::Vacant(slot) => {
+                    self.order.insert(key.clone());
+                    slot.insert_hashed_nocheck(hash, key.clone(), Chain::default()).1
+                }
             };
             let superseded_on_heap = match chain.versions.last() {
                 Some((last, superseded)) => {
@@ -351,7 +372,7 @@ impl Mvcc {
                 reclaim |= 1 << i;
             }
         }
-        reclaim
+        (reclaim, filter)
     }
 
     /// Moves the horizon to `horizon` as commit `evicted` leaves the log,
@@ -495,17 +516,6 @@ impl Mvcc {
         self.horizon = horizon;
     }
 
-    /// The chain of `key`, created empty (and entered in key order) if new.
-    fn chain_mut(&mut self, key: &Bytes) -> &mut Chain {
-        match self.keys.entry(key.clone()) {
-            hashbrown::hash_map::Entry::Occupied(chain) => chain.into_mut(),
-            hashbrown::hash_map::Entry::Vacant(slot) => {
-                self.order.insert(key.clone());
-                slot.insert(Chain::default())
-            }
-        }
-    }
-
     /// The number of keys with versions (live or deleted).
     pub fn key_count(&self) -> usize {
         self.keys.len()
@@ -549,7 +559,7 @@ impl Loader<'_> {
         if self.last().is_some_and(|last| *last >= key) {
             return false;
         }
-        let hash = std::hash::BuildHasher::hash_one(self.mvcc.keys.hasher(), &key);
+        let hash = key_hash(&key);
         self.staged.push((hash, key, seq, value));
         true
     }
@@ -610,7 +620,7 @@ mod tests {
         for (key, value) in writes {
             map.insert(Bytes::from(*key), value.map(Bytes::from));
         }
-        let mut summary = Summary::new(seq, mvcc.apply(seq, &map, None));
+        let mut summary = Summary::new(seq, mvcc.apply(seq, &map, None).0);
         for key in map.keys() {
             summary.add_key(key);
         }
