@@ -419,7 +419,11 @@ impl Ctx<'_> {
     fn pick_transfer(&mut self) -> (u32, u32, i64) {
         let n = u64::from(self.scenario.workload.accounts);
         let from = self.d.choose(Stream::Workload, n);
-        let to = (from + 1 + self.d.choose(Stream::Workload, n - 1)) % n;
+        // The receiver is one of the other n - 1 accounts, counted on from
+        // the sender's and wrapping past the last: below 2n, so one
+        // subtraction wraps it (a division would cost more than the draw).
+        let to = from + 1 + self.d.choose(Stream::Workload, n - 1);
+        let to = if to >= n { to - n } else { to };
         let amount = self
             .d
             .between(Stream::Workload, 1, self.scenario.workload.max_amount) as i64;
