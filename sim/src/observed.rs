@@ -78,10 +78,10 @@ impl Access {
 
 /// The key field and account of a micro-op on `key`: an account's key is
 /// kept as its index (see the module comment).
-fn by_index(key: Key) -> (Key, u32) {
+fn by_index(key: Key) -> (Option<Key>, u32) {
     match account_index(&key) {
-        Some(i) => (Key::const_new(""), i),
-        None => (key, UNKNOWN_ACCOUNT),
+        Some(i) => (None, i),
+        None => (Some(key), UNKNOWN_ACCOUNT),
     }
 }
 
@@ -104,13 +104,13 @@ impl Observed {
     }
 
     /// A read of account `i`'s key that found `value` at `version`.
-    /// Always inlined, with the empty key a constant: a transfer records
-    /// two, and a key passed through the stack was read back with wide
+    /// Always inlined, and with no key to pass: a transfer records two, and
+    /// even an empty key passed through the stack was read back with wide
     /// loads that its narrow stores could not be forwarded to.
     #[inline(always)]
     pub fn read_account(&mut self, i: u32, value: Option<i64>, version: Version) {
         if i < ACCOUNTS_BY_INDEX {
-            self.read_hinted(Key::const_new(""), i, value, version);
+            self.read_hinted(None, i, value, version);
         } else {
             self.read(account(u64::from(i)), value, version);
         }
@@ -118,8 +118,9 @@ impl Observed {
 
     /// Always inlined, like `write_hinted`: a transfer records four
     /// micro-ops, and a call each cost about a third of recording one.
+    /// `key` is `None` when `account` names the key.
     #[inline(always)]
-    fn read_hinted(&mut self, key: Key, account: u32, value: Option<i64>, version: Version) {
+    fn read_hinted(&mut self, key: Option<Key>, account: u32, value: Option<i64>, version: Version) {
         let compact = match version {
             Version::Absent => Some(ABSENT),
             Version::Own => Some(OWN),
@@ -136,10 +137,7 @@ impl Observed {
                 self.push(key, kind, value.unwrap_or(0), version, account);
             }
             None => {
-                let key = match account {
-                    UNKNOWN_ACCOUNT => key,
-                    i => crate::agents::account(u64::from(i)),
-                };
+                let key = key.unwrap_or_else(|| crate::agents::account(u64::from(account)));
                 self.other(
                     MicroOp::read(Scalar::Str(key), value.map_or(Scalar::Null, Scalar::Int)),
                     version,
@@ -159,7 +157,7 @@ impl Observed {
     #[inline(always)]
     pub fn write_account(&mut self, i: u32, value: i64) {
         if i < ACCOUNTS_BY_INDEX {
-            self.write_hinted(Key::const_new(""), i, value);
+            self.write_hinted(None, i, value);
         } else {
             self.write(account(u64::from(i)), value);
         }
@@ -167,7 +165,7 @@ impl Observed {
 
     /// Always inlined (see `read_hinted`).
     #[inline(always)]
-    fn write_hinted(&mut self, key: Key, account: u32, value: i64) {
+    fn write_hinted(&mut self, key: Option<Key>, account: u32, value: i64) {
         self.push(key, Kind::Write, value, ABSENT, account);
     }
 
@@ -175,9 +173,10 @@ impl Observed {
     /// slot. Built whole on the stack and copied, as a plain `push` does,
     /// the copy's wide loads could not be forwarded from the narrow stores
     /// that had just built it: a stall of about a dozen cycles for each of
-    /// a transfer's four micro-ops (perf annotate).
+    /// a transfer's four micro-ops (perf annotate). An account's micro-op
+    /// (`key` is `None`) keeps the slot's empty key as it was written.
     #[inline(always)]
-    fn push(&mut self, key: Key, kind: Kind, value: i64, version: u64, account: u32) {
+    fn push(&mut self, key: Option<Key>, kind: Kind, value: i64, version: u64, account: u32) {
         self.accesses.push(Access {
             key: Key::const_new(""),
             kind: Kind::Other,
@@ -186,7 +185,9 @@ impl Observed {
             account: 0,
         });
         let slot = self.accesses.last_mut().expect("just pushed");
-        slot.key = key;
+        if let Some(key) = key {
+            slot.key = key;
+        }
         slot.kind = kind;
         slot.value = value;
         slot.version = version;
