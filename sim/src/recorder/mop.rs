@@ -73,37 +73,33 @@ impl Mop {
         let code = code(version);
         let narrow = value as i32;
         // One test for both: the value survives the round trip through 32
-        // bits, and the code leaves the tag's bits free.
-        if (i64::from(narrow) ^ value) as u64 | (code >> (32 - TAG_BITS)) == 0 {
-            Mop {
-                key,
-                value: narrow,
-                word: ((code as u32) << TAG_BITS) | kind as u32,
-            }
+        // bits, and the code leaves the tag's bits free. The fields are
+        // chosen one by one and the micro-op built once: built in either
+        // branch, it was put together on the stack and copied out with
+        // loads wider than the stores that wrote it, which the CPU cannot
+        // forward (a stall on every micro-op, perf annotate).
+        let fits = (i64::from(narrow) ^ value) as u64 | (code >> (32 - TAG_BITS)) == 0;
+        let (key, value, word) = if fits {
+            (key, narrow, ((code as u32) << TAG_BITS) | kind as u32)
         } else {
-            Mop::aside(
-                Wide {
-                    key,
-                    kind,
-                    value,
-                    version,
-                },
-                wide,
-            )
-        }
+            let w = Wide {
+                key,
+                kind,
+                value,
+                version,
+            };
+            (Mop::aside(w, wide), 0, WIDE)
+        };
+        Mop { key, value, word }
     }
 
-    /// `w` kept aside in `wide` (rare: out of line).
+    /// `w` kept aside in `wide` (rare: out of line); returns its position.
     #[cold]
     #[inline(never)]
-    fn aside(w: Wide, wide: &mut Vec<Wide>) -> Mop {
+    fn aside(w: Wide, wide: &mut Vec<Wide>) -> u32 {
         let at = u32::try_from(wide.len()).expect("wide micro-ops fit u32");
         wide.push(w);
-        Mop {
-            key: at,
-            value: 0,
-            word: WIDE,
-        }
+        at
     }
 
     /// Another micro-op, kept at position `at` of the recorder's others.
