@@ -178,6 +178,27 @@ impl<S: Storage> Core<S> {
         Ok(reads)
     }
 
+    /// `get_batch`, writing the reads into `reads` (those before an error
+    /// are written, the rest left as they were), for a caller that keeps
+    /// them: returned, the array is copied out of the result, and reading a
+    /// copy right after it was written can stall (the simulator's
+    /// transfers did, perf annotate).
+    #[inline]
+    pub fn get_batch_into<const N: usize>(
+        &self,
+        txn: &mut Txn,
+        keys: [&[u8]; N],
+        reads: &mut [Read; N],
+    ) -> Result<()> {
+        for key in keys {
+            self.prefetch(key);
+        }
+        for (read, key) in reads.iter_mut().zip(keys) {
+            self.get_into(txn, key, read)?;
+        }
+        Ok(())
+    }
+
     /// `get`, writing the read into `read` (left as it was on an error), so
     /// that the value is copied once, from the table to where it is kept.
     #[inline]

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use checker::{KeyRange as HistoryRange, MicroOp, RangeRead, Scalar, Version};
 use compact_str::CompactString;
-use engine::{Bytes, Core, Error, KeyRange, ReadSource, Txn};
+use engine::{Bytes, Core, Error, KeyRange, Read, ReadSource, Txn};
 use smallvec::SmallVec;
 
 use crate::decisions::{Decisions, Stream};
@@ -270,7 +270,12 @@ impl Running {
     fn get_accounts(&mut self, core: &Core<SimDisk>) -> Result<(), Error> {
         let txn = self.txn.as_mut().expect("get inside a transaction");
         let [from, to] = &self.account_keys;
-        let reads = core.get_batch(txn, [from.as_bytes(), to.as_bytes()])?;
+        let unread = || Read {
+            value: None,
+            source: ReadSource::Own,
+        };
+        let mut reads = [unread(), unread()];
+        core.get_batch_into(txn, [from.as_bytes(), to.as_bytes()], &mut reads)?;
         for (which, read) in reads.iter().enumerate() {
             let value = read.value.as_ref().map(decode_value);
             self.ops
