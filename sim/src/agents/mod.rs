@@ -437,9 +437,12 @@ impl Ctx<'_> {
     }
 }
 
-/// Runs one step of `t`. Inlined: it only dispatches on the workload, and
-/// the simulator calls it at every step, so its own call cost counts.
-#[inline]
+/// Runs one step of `t`. Always inlined: it only dispatches on the
+/// workload, and the simulator calls it at every step. Called, it copied
+/// the step's result out of the workload's with loads wider than the
+/// stores that had just written it, which the CPU cannot forward: a stall
+/// at every step (perf annotate).
+#[inline(always)]
 pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Step {
     let result = match t.kind {
         Workload::Transfer => transfer::interactive(ctx, t),
