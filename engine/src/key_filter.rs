@@ -16,8 +16,7 @@
 //!
 //! A key's bit is the top six bits of its hash in the version table
 //! (`mvcc::key_hash`), which applying a commit computes anyway to find each
-//! written key's chain: the writer's filter costs a shift and an `or` per
-//! key. The hash is a function of the key's bytes alone, so a key read and
+//! written key's chain, so the writer's filter costs little beyond it. The hash is a function of the key's bytes alone, so a key read and
 //! the same key written always set the same bit. A large set fills the word
 //! and then rules nothing out.
 
