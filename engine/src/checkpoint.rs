@@ -196,13 +196,15 @@ mod tests {
         out
     }
 
-    /// Entries of every length around the one built on the stack (64
-    /// bytes) encode exactly as the format says, and decode back.
+    /// Entries of every length around the short entries' limit (64 bytes)
+    /// encode exactly as the format says, and decode back.
     #[test]
     fn entries_short_and_long_encode_to_the_format() {
-        // Keys begin with their index, so they are in order; each pair of
-        // key and value lengths sums to 62, 63 or 64, around the stack
-        // entry's 48 bytes of key and value.
+        // Keys begin with their two-byte index, so they are in order. For
+        // each key length up to 44, three entries are 62, 63 and 64 bytes
+        // long (the short entries' limit is 64); longer keys give entries
+        // of 63 to 66 bytes; and every key length also has one with a
+        // 3-byte value (21 to 68 bytes).
         let lengths: Vec<(usize, usize)> = (0..48)
             .flat_map(|k| {
                 [

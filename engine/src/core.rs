@@ -165,16 +165,11 @@ impl<S: Storage> Core<S> {
     /// memory latency per key beyond the first.
     #[inline]
     pub fn get_batch<const N: usize>(&self, txn: &mut Txn, keys: [&[u8]; N]) -> Result<[Read; N]> {
-        for key in keys {
-            self.prefetch(key);
-        }
         let mut reads = keys.map(|_| Read {
             value: None,
             source: ReadSource::Own,
         });
-        for (read, key) in reads.iter_mut().zip(keys) {
-            self.get_into(txn, key, read)?;
-        }
+        self.get_batch_into(txn, keys, &mut reads)?;
         Ok(reads)
     }
 

@@ -28,8 +28,9 @@ use crate::Bytes;
 pub struct KeyFilter(u64);
 
 impl KeyFilter {
-    /// A filter that rules nothing out (for a transaction that also
-    /// listed ranges, whose conflicts are not keys it read).
+    /// A filter that rules nothing out: validation's for a transaction that
+    /// listed ranges (whose conflicts are not keys it read) or read more
+    /// keys than it builds a filter for.
     pub const ALL: KeyFilter = KeyFilter(u64::MAX);
 
     /// The filter of `keys`.

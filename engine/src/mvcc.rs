@@ -439,7 +439,7 @@ impl Mvcc {
         let mut keys = self.order.iter();
         let mut ahead: VecDeque<(&Bytes, KeyHash)> = VecDeque::with_capacity(LOOKAHEAD + 1);
         std::iter::from_fn(move || loop {
-            while ahead.len() < LOOKAHEAD {
+            while ahead.len() <= LOOKAHEAD {
                 let Some(key) = keys.next() else { break };
                 ahead.push_back((key, self.prefetch_hashed(key)));
             }

@@ -5,7 +5,7 @@
 //! simulator's benchmark, zeroing fresh pages is about a twentieth of its
 //! time). Nearly every value an agent reads or writes is a balance or a
 //! count that fits 32 bits, and every version is a sequence number below
-//! 2^29 (half a billion commits); so a micro-op keeps its key, its value,
+//! 2^29 - 2 (half a billion commits); so a micro-op keeps its key, its value,
 //! and its version and kind together, in 32 bits each. One that does not
 //! fit is kept whole aside, and its entry holds its position there. Either
 //! way it reads back exactly as recorded.
