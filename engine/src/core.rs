@@ -82,6 +82,8 @@ pub struct Core<S> {
     /// Reused buffer for encoding a commit's records; always empty between
     /// calls.
     scratch: Vec<u8>,
+    /// Bytes in the current generation's WAL: what decides when the next
+    /// checkpoint is taken.
     wal_bytes: u64,
     /// Set when a write or fsync failed: commits are refused until reopen.
     poisoned: bool,
@@ -120,7 +122,10 @@ impl<S: Storage> Core<S> {
             generation: report.generation,
             wal_name: files::wal(report.generation),
             scratch: Vec::new(),
-            wal_bytes: 0,
+            // The WAL replayed counts towards the next checkpoint, or a
+            // store that crashes before each checkpoint would let its log,
+            // and the next recovery's replay, grow without bound.
+            wal_bytes: report.wal_bytes,
             poisoned: false,
             sync_owed: false,
             recovery: report,

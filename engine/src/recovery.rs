@@ -35,6 +35,10 @@ pub struct RecoveryReport {
     pub stale_files: Vec<String>,
     /// Whether the generation's WAL file exists.
     pub wal_exists: bool,
+    /// The length of the generation's WAL in bytes (0 if it does not
+    /// exist), torn tail included: the log new commits follow, which
+    /// counts towards the next checkpoint.
+    pub wal_bytes: u64,
 }
 
 /// The recovered state.
@@ -97,6 +101,7 @@ pub fn recover<S: Storage>(storage: &S, mutant: Option<Mutant>) -> Result<Recove
     let wal_name = files::wal(generation);
     if let Some(bytes) = storage.read(&wal_name)? {
         report.wal_exists = true;
+        report.wal_bytes = bytes.len() as u64;
         let replayed = replay(&wal_name, &bytes, last_seq, mutant, &mut mvcc)?;
         report.commits_replayed = replayed.commits;
         report.torn_bytes = (bytes.len() - replayed.valid_len) as u64;

@@ -208,6 +208,44 @@ fn checkpoints_bound_the_wal_and_recover_the_same_state() {
     assert_eq!(recovered.last_seq(), 100);
 }
 
+/// The WAL a recovery replays counts towards the next checkpoint: a store
+/// that crashes again and again before its log grows by the threshold
+/// still checkpoints once the log holds that many bytes, so the log, and
+/// with it the next recovery's replay, stays bounded.
+#[test]
+fn a_recovered_wal_counts_towards_the_next_checkpoint() {
+    let small = Options {
+        checkpoint_wal_bytes: 2_000,
+        ..Options::default()
+    };
+    let mut core = Core::open(MemDisk::new(), small.clone()).unwrap();
+    let mut commits = 0u32;
+    for _crash in 0..10 {
+        // Each life commits well under the threshold, then crashes.
+        for _ in 0..5 {
+            let mut t = core.begin();
+            t.put(&key((commits % 8) as u8), &[7; 100]).unwrap();
+            core.commit(&t).unwrap();
+            commits += 1;
+        }
+        let wal = core
+            .storage()
+            .read(&files::wal(core.generation()))
+            .unwrap()
+            .map_or(0, |w| w.len());
+        assert!(
+            wal < 2_000 + 200,
+            "the WAL holds at most the threshold and one commit: {wal} bytes after {commits} commits"
+        );
+        core = Core::open(MemDisk::from_image(core.storage().crash_image()), small.clone()).unwrap();
+    }
+    assert!(
+        core.generation() >= 2,
+        "the lives' commits added up to checkpoints"
+    );
+    assert_eq!(core.last_seq(), u64::from(commits));
+}
+
 /// Every key and value a full prefix scan sees, in order.
 fn scan(core: &Core<MemDisk>) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut t = core.begin();
