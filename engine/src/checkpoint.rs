@@ -39,11 +39,11 @@ pub fn encode(mvcc: &Mvcc, seq: u64) -> Vec<u8> {
     let count_at = out.len();
     out.extend_from_slice(&0u64.to_le_bytes());
     let mut count = 0u64;
-    for (key, version, value) in mvcc.latest_entries() {
+    mvcc.for_each_latest(|key, version, value| {
         assert!(version <= seq, "a checkpoint holds no version newer than itself");
         encode_entry(&mut out, key, version, value);
         count += 1;
-    }
+    });
     out[count_at..count_at + 8].copy_from_slice(&count.to_le_bytes());
     let crc = crc32c::crc32c(&out);
     out.extend_from_slice(&crc.to_le_bytes());
@@ -70,14 +70,16 @@ fn encode_entry(out: &mut Vec<u8>, key: &[u8], version: u64, value: &[u8]) {
     if len <= SHORT_ENTRY_LEN {
         let start = out.len();
         out.extend_from_slice(&[0u8; SHORT_ENTRY_LEN]);
-        out.truncate(start + len);
-        let entry = &mut out[start..];
+        let entry: &mut [u8; SHORT_ENTRY_LEN] = (&mut out[start..])
+            .try_into()
+            .expect("room of the short entries' size");
         let value_at = 16 + key.len();
         entry[..4].copy_from_slice(&key_len);
         copy_small(&mut entry[4..4 + key.len()], key);
         entry[4 + key.len()..12 + key.len()].copy_from_slice(&version.to_le_bytes());
         entry[12 + key.len()..value_at].copy_from_slice(&value_len);
-        copy_small(&mut entry[value_at..], value);
+        copy_small(&mut entry[value_at..len], value);
+        out.truncate(start + len);
     } else {
         out.extend_from_slice(&key_len);
         out.extend_from_slice(key);
@@ -266,7 +268,8 @@ mod tests {
         let mut mvcc = Mvcc::new();
         assert_eq!(decode_into("snap", &file(9, &entries), &mut mvcc).unwrap(), 9);
         assert_eq!(mvcc.key_count(), keys.len());
-        let loaded: Vec<(&Bytes, u64, &Bytes)> = mvcc.latest_entries().collect();
+        let mut loaded: Vec<(&Bytes, u64, &Bytes)> = Vec::new();
+        mvcc.for_each_latest(|key, version, value| loaded.push((key, version, value)));
         assert_eq!(loaded.len(), entries.len());
         for ((key, version, value), (k, v, val)) in loaded.into_iter().zip(&entries) {
             assert_eq!((key.as_slice(), version, value.as_slice()), (*k, *v, *val));

@@ -28,7 +28,7 @@
 //! pruned when it holds obsolete ones), so whether an obsolete version was
 //! dropped yet never tells two states apart.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 use std::ops::Bound;
 
@@ -429,30 +429,42 @@ impl Mvcc {
         }
     }
 
-    /// The newest live value of every key, with its version: what a
-    /// checkpoint writes. Keys come in order, so their table entries are
-    /// scattered: each is asked for `LOOKAHEAD` keys before it is read,
-    /// and the waits for memory overlap rather than add up. The hash the
-    /// request computed finds the entry, so each key is hashed once.
-    pub fn latest_entries(&self) -> impl Iterator<Item = (&Bytes, u64, &Bytes)> {
+    /// Calls `f` with the newest live value of every key, with its
+    /// version, in key order: what a checkpoint writes. Keys in order have
+    /// scattered table entries, so each is asked for `LOOKAHEAD` keys
+    /// before it is read, and the waits for memory overlap rather than add
+    /// up. The key and the hash its request computed wait in a small ring
+    /// for the entry's read, so each key is hashed once. It is a loop that
+    /// calls `f` rather than an iterator, which kept the ring in a queue
+    /// and cost about a tenth more instructions per key.
+    pub fn for_each_latest<'a>(&'a self, mut f: impl FnMut(&'a Bytes, u64, &'a Bytes)) {
         const LOOKAHEAD: usize = 8;
+        let mut ring: [(Option<&Bytes>, u64); LOOKAHEAD] = [(None, 0); LOOKAHEAD];
         let mut keys = self.order.iter();
-        let mut ahead: VecDeque<(&Bytes, KeyHash)> = VecDeque::with_capacity(LOOKAHEAD + 1);
-        std::iter::from_fn(move || loop {
-            while ahead.len() <= LOOKAHEAD {
-                let Some(key) = keys.next() else { break };
-                ahead.push_back((key, self.prefetch_hashed(key)));
-            }
-            let (key, hash) = ahead.pop_front()?;
+        for i in 0.. {
+            let slot = &mut ring[i % LOOKAHEAD];
+            let (due, hash) = *slot;
+            *slot = match keys.next() {
+                Some(later) => (Some(later), self.prefetch_hashed(later).0),
+                None => (None, 0),
+            };
+            let Some(key) = due else {
+                // The ring starts empty; once it is full, an empty slot
+                // means every key was read.
+                if i < LOOKAHEAD {
+                    continue;
+                }
+                break;
+            };
             let (_, chain) = self
                 .keys
                 .raw_entry()
-                .from_key_hashed_nocheck(hash.0, key)
+                .from_key_hashed_nocheck(hash, key)
                 .expect("every key in the order has a chain");
             if let Some((seq, Some(value))) = chain.versions.last() {
-                return Some((key, *seq, value));
+                f(key, *seq, value);
             }
-        })
+        }
     }
 
     /// A loader of a checkpoint's entries into this state, which must be
@@ -734,5 +746,35 @@ mod tests {
         mvcc.evicted(&first, 1, None);
         mvcc.evicted(&second, 2, None);
         assert_eq!(mvcc.version_count(), MARKED_KEYS * 2 + 2);
+    }
+
+    /// Every live key comes out once, in key order, with its newest value,
+    /// for states smaller than, as large as and larger than the lookahead
+    /// ring; deleted keys are left out.
+    #[test]
+    fn each_latest_entry_comes_out_once_in_key_order() {
+        for n in [0usize, 1, 7, 8, 9, 16, 17, 100] {
+            let mut mvcc = Mvcc::new();
+            let keys: Vec<String> = (0..n).map(|i| format!("k{i:03}")).collect();
+            let puts: Vec<(&str, Option<&[u8]>)> =
+                keys.iter().map(|k| (k.as_str(), Some(&b"old"[..]))).collect();
+            commit(&mut mvcc, 1, &puts);
+            // Every third key is deleted, the others rewritten.
+            let second: Vec<(&str, Option<&[u8]>)> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.as_str(), (i % 3 != 0).then_some(&b"new"[..])))
+                .collect();
+            commit(&mut mvcc, 2, &second);
+            let mut seen = Vec::new();
+            mvcc.for_each_latest(|key, version, value| seen.push((key.to_vec(), version, value.to_vec())));
+            let expected: Vec<(Vec<u8>, u64, Vec<u8>)> = keys
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 3 != 0)
+                .map(|(_, k)| (k.as_bytes().to_vec(), 2, b"new".to_vec()))
+                .collect();
+            assert_eq!(seen, expected, "{n} keys");
+        }
     }
 }
