@@ -117,8 +117,8 @@ pub fn recover<S: Storage>(storage: &S, mutant: Option<Mutant>) -> Result<Recove
     })
 }
 
-/// How many replayed writes behind reading their records installing them
-/// runs: enough for the prefetches of their table entries to land.
+/// How many records behind reading them installing their writes runs:
+/// enough for the prefetches of their table entries to land.
 const INSTALL_LAG: usize = 16;
 
 /// What replaying one WAL file applied.
@@ -158,13 +158,13 @@ fn replay(
         reader.finish().map_err(damaged)?;
         Err(corrupt(name, offset, reason))
     };
-    // One commit's writes, until its marker; reused for every commit.
-    let mut pending: Vec<(KeyHash, Bytes, Option<Bytes>)> = Vec::new();
+    // Writes in WAL order, each waiting `INSTALL_LAG` records after it was
+    // read and its key's entry asked for, so that entry has had time to
+    // load. Only the first `confirmed` belong to commits whose marker was
+    // read; the rest are the current commit's, which its marker confirms.
+    let mut lag: VecDeque<(u64, KeyHash, Bytes, Option<Bytes>)> = VecDeque::new();
+    let mut confirmed = 0usize;
     let mut pending_seq = None;
-    // Writes of whole commits, in WAL order, not yet installed: each is
-    // installed `INSTALL_LAG` writes after its record was read and its
-    // key's entry asked for, so that entry has had time to load.
-    let mut ready: VecDeque<(u64, KeyHash, Bytes, Option<Bytes>)> = VecDeque::new();
     let mut replayed = Replayed {
         commits: 0,
         last_seq: None,
@@ -185,29 +185,26 @@ fn replay(
         }
         match record {
             Record::Put { key, value, .. } => {
-                pending.push((mvcc.prefetch_hashed(&key), key, Some(value)));
+                lag.push_back((seq, mvcc.prefetch_hashed(&key), key, Some(value)));
                 pending_seq = Some(seq);
             }
             Record::Delete { key, .. } => {
-                pending.push((mvcc.prefetch_hashed(&key), key, None));
+                lag.push_back((seq, mvcc.prefetch_hashed(&key), key, None));
                 pending_seq = Some(seq);
             }
             Record::Marker { count, .. } => {
-                if count as usize != pending.len() || count == 0 {
+                if count as usize != lag.len() - confirmed || count == 0 {
                     return structural(
                         &mut reader,
                         offset,
                         "commit marker's count does not match its records".into(),
                     );
                 }
-                ready.extend(
-                    pending
-                        .drain(..)
-                        .map(|(hash, key, value)| (seq, hash, key, value)),
-                );
-                while ready.len() > INSTALL_LAG {
-                    let (seq, hash, key, value) = ready.pop_front().expect("more than the lag");
+                confirmed = lag.len();
+                while confirmed > 0 && lag.len() > INSTALL_LAG {
+                    let (seq, hash, key, value) = lag.pop_front().expect("more than the lag");
                     mvcc.install(hash, key, seq, value);
+                    confirmed -= 1;
                 }
                 pending_seq = None;
                 last = seq;
@@ -217,17 +214,13 @@ fn replay(
             }
         }
     }
-    if mutant == Some(Mutant::NoCommitMarker) && !pending.is_empty() {
+    if mutant == Some(Mutant::NoCommitMarker) && lag.len() > confirmed {
         let seq = pending_seq.expect("pending records have a sequence");
-        ready.extend(
-            pending
-                .drain(..)
-                .map(|(hash, key, value)| (seq, hash, key, value)),
-        );
+        confirmed = lag.len();
         replayed.commits += 1;
         replayed.last_seq = Some(seq);
     }
-    for (seq, hash, key, value) in ready {
+    for (seq, hash, key, value) in lag.drain(..confirmed) {
         mvcc.install(hash, key, seq, value);
     }
     Ok(replayed)
