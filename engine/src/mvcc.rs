@@ -481,49 +481,55 @@ impl Mvcc {
         }
     }
 
-    /// Installs one version replayed from the WAL as the key's only one:
-    /// recovery keeps just the newest version of every key (see
-    /// `collapse`), so replaying a long WAL never grows a chain. A key new
-    /// since the checkpoint enters the key order here; the rest are there.
-    /// `hash` is the key's, from `prefetch_hashed` as its record was read.
+    /// Installs one write replayed from the WAL: a put becomes the key's
+    /// only version, and a delete removes the key. Recovery keeps just the
+    /// newest version of every key (no snapshot older than the recovered
+    /// sequence number exists), so replaying a long WAL never grows a
+    /// chain and leaves nothing to collapse afterwards. A key new since the
+    /// checkpoint enters the key order here; the rest are there. `hash` is
+    /// the key's, from `prefetch_hashed` as its record was read.
     pub fn install(&mut self, hash: KeyHash, key: Bytes, seq: u64, value: Option<Bytes>) {
-        let chain = match self.keys.raw_entry_mut().from_key_hashed_nocheck(hash.0, &key) {
-            RawEntryMut::Occupied(chain) => chain.into_mut(),
-            RawEntryMut::Vacant(slot) => {
-                self.order.insert(key.clone());
-                slot.insert_hashed_nocheck(hash.0, key, Chain::default()).1
+        match (
+            self.keys.raw_entry_mut().from_key_hashed_nocheck(hash.0, &key),
+            value,
+        ) {
+            (RawEntryMut::Occupied(entry), value) => {
+                let last = entry.get().versions.last().map(|(last, _)| *last);
+                assert!(
+                    last.is_some_and(|last| last < seq),
+                    "recovered versions arrive in commit order"
+                );
+                match value {
+                    Some(value) => {
+                        let chain = entry.into_mut();
+                        chain.versions.clear();
+                        chain.versions.push((seq, Some(value)));
+                    }
+                    None => {
+                        entry.remove();
+                        assert!(self.order.remove(&key), "a recovered key is in the key order");
+                    }
+                }
             }
-        };
-        if let Some((last, _)) = chain.versions.last() {
-            assert!(*last < seq, "recovered versions arrive in commit order");
+            (RawEntryMut::Vacant(slot), Some(value)) => {
+                self.order.insert(key.clone());
+                slot.insert_hashed_nocheck(hash.0, key, Chain::single((seq, Some(value))));
+            }
+            (RawEntryMut::Vacant(_), None) => {}
         }
-        chain.versions.clear();
-        chain.versions.push((seq, value));
     }
 
-    /// Collapses every chain to its newest version and forgets deleted keys:
-    /// the state after recovery, where no snapshot older than the recovered
-    /// sequence number exists.
-    pub fn collapse(&mut self, horizon: u64) {
+    /// Ends a recovery at sequence number `horizon`: no snapshot older than
+    /// it exists. Every key already holds just its newest version, a live
+    /// one (see `install`; a checkpoint holds live values only).
+    pub fn recovered(&mut self, horizon: u64) {
         assert_eq!(self.order.len(), self.keys.len(), "every key is in the key order");
-        let mut deleted = Vec::new();
-        self.keys.retain(|key, chain| {
-            // After a recovery every chain already holds one version (see
-            // `install`), so only a longer one is rebuilt.
-            if chain.versions.len() > 1 {
-                let newest = chain.versions.pop().expect("chains are never empty");
-                *chain = Chain::single(newest);
-            }
-            chain.pruned = false;
-            let live = chain.versions[0].1.is_some();
-            if !live {
-                deleted.push(key.clone());
-            }
-            live
-        });
-        for key in &deleted {
-            assert!(self.order.remove(key), "a deleted key was in the key order");
-        }
+        debug_assert!(
+            self.keys
+                .values()
+                .all(|c| c.versions.len() == 1 && c.versions[0].1.is_some() && !c.pruned),
+            "a recovered key holds one live version"
+        );
         self.dropped_below = horizon;
         self.horizon = horizon;
     }

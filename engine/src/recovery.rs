@@ -109,7 +109,7 @@ pub fn recover<S: Storage>(storage: &S, mutant: Option<Mutant>) -> Result<Recove
             last_seq = replayed.last_seq.unwrap_or(last_seq);
         }
     }
-    mvcc.collapse(last_seq);
+    mvcc.recovered(last_seq);
     Ok(Recovered {
         mvcc,
         last_seq,
