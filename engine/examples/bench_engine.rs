@@ -3,14 +3,15 @@
 //! Workload: 10,000 accounts, ring of 1,024; each transaction reads two
 //! balances and writes both (2 reads + 2 writes). In memory, WAL records are
 //! encoded, checksummed and appended to the in-memory disk but not fsynced.
-//! Then the same transfers on a real temporary directory with an fsync per
+//! Then recoveries and checkpoints of the simulator's typical state. Then
+//! the same transfers on a real temporary directory with an fsync per
 //! commit, and with group commit from 8 threads.
 //!
 //! `cargo run --release -p engine --example bench_engine [--quick] [--in-memory]`
 //! Prints the median of several repetitions and the spread (max/min);
 //! `--in-memory` skips the real-directory figures.
 
-use engine::bench::{in_memory, on_disk, recovery};
+use engine::bench::{checkpoint, in_memory, on_disk, recovery};
 use engine::SyncPolicy;
 
 fn median_and_spread(mut xs: Vec<f64>) -> (f64, f64) {
@@ -30,6 +31,9 @@ fn main() {
     report("in-memory transfers, 1 thread", reps, || in_memory(mem_txns));
     report("recoveries (10,000 keys + 4,400 commits)", reps, || {
         recovery(if quick { 20 } else { 100 })
+    });
+    report("checkpoints (10,000 keys)", reps, || {
+        checkpoint(if quick { 50 } else { 500 })
     });
     if std::env::args().any(|a| a == "--in-memory") {
         return;

@@ -125,6 +125,30 @@ pub fn recovery(recoveries: u64) -> f64 {
     recoveries as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Checkpoints per second of the transfer workload's 10,000 accounts on
+/// the in-memory disk: each encodes every account's newest value in key
+/// order, writes the file and starts the next WAL generation.
+pub fn checkpoint(checkpoints: u64) -> f64 {
+    let options = Options {
+        ring_capacity: 1024,
+        sync: SyncPolicy::EveryCommit,
+        checkpoint_wal_bytes: u64::MAX,
+        mutant: None,
+    };
+    let mut core = funded(options);
+    let start = Instant::now();
+    for _ in 0..checkpoints {
+        core.checkpoint().unwrap();
+    }
+    let rate = checkpoints as f64 / start.elapsed().as_secs_f64();
+    assert_eq!(
+        core.generation(),
+        checkpoints,
+        "every checkpoint started a generation"
+    );
+    rate
+}
+
 /// Committed transfers per second on a real temporary directory with the
 /// given sync policy, from `threads` threads sharing one `Db`.
 pub fn on_disk(sync: SyncPolicy, threads: u64, txns_per_thread: u64) -> f64 {
