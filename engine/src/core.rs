@@ -201,8 +201,12 @@ impl<S: Storage> Core<S> {
 
     /// `get`, writing the read into `read` (left as it was on an error), so
     /// that the value is copied once, from the table to where it is kept.
+    /// With no hint of its own: a caller that asked for the key's entry
+    /// with `prefetch` a step earlier (as a simulated agent does) reads
+    /// its keys with this rather than `get_batch_into`, which would hash
+    /// each key and probe the table once more for a hint already given.
     #[inline]
-    fn get_into(&self, txn: &mut Txn, key: &[u8], read: &mut Read) -> Result<()> {
+    pub fn get_into(&self, txn: &mut Txn, key: &[u8], read: &mut Read) -> Result<()> {
         check_key(key)?;
         if self.mutant() != Some(Mutant::NoReadYourWrites) {
             if let Some(own) = txn.writes.get(key) {

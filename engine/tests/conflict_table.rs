@@ -1,7 +1,7 @@
 //! One test per row of the conflict table in the engine spec, plus
 //! read-your-writes, absent keys, ranges, snapshot-too-old and rollback.
 
-use engine::{Core, Error, KeyRange, MemDisk, Options, ReadSource};
+use engine::{Bytes, Core, Error, KeyRange, MemDisk, Options, Read, ReadSource};
 
 fn store(ring: usize) -> Core<MemDisk> {
     let options = Options {
@@ -359,9 +359,25 @@ fn get_batch_reads_each_key_as_get_does_and_stops_at_the_first_error() {
         t.delete(b"gone").unwrap();
     }
     let keys: [&[u8]; 4] = [b"a", b"b", b"gone", b"absent"];
+    let mut into = core.begin();
+    into.put(b"b", b"own").unwrap();
+    into.delete(b"gone").unwrap();
     let batched = core.get_batch(&mut batch, keys).unwrap();
     let one_by_one = keys.map(|key| core.get(&mut single, key).unwrap());
     assert_eq!(batched, one_by_one);
+    // `get_into` reads as `get` does, into where the caller keeps the read.
+    let mut kept = keys.map(|_| Read {
+        value: Some(Bytes::from(&b"stale"[..])),
+        source: ReadSource::Snapshot(Some(99)),
+    });
+    for (read, key) in kept.iter_mut().zip(keys) {
+        core.get_into(&mut into, key, read).unwrap();
+    }
+    assert_eq!(kept, one_by_one);
+    assert_eq!(
+        into.read_set().collect::<Vec<_>>(),
+        single.read_set().collect::<Vec<_>>()
+    );
     assert_eq!(batched[0].value.as_deref(), Some(&b"1"[..]));
     assert_eq!(batched[1].source, ReadSource::Own);
     assert_eq!(batched[3].value, None);

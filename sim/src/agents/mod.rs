@@ -276,9 +276,9 @@ impl Running {
         self.account_keys = [AccountKey::new(from.into()), AccountKey::new(to.into())];
     }
 
-    /// Reads the transaction's two accounts with one `get_batch`,
-    /// recording both micro-ops in order; a read that fails ends the batch,
-    /// as in `get_batch`, and nothing of it is recorded (the transaction
+    /// Reads the transaction's two accounts as one batch, recording both
+    /// micro-ops in order; a read that fails ends the batch, as in
+    /// `get_batch`, and nothing of it is recorded (the transaction
     /// then fails as a whole). Always inlined, like `put_account`: the
     /// simulator makes one per transfer, and a call cost about 30
     /// instructions of its own.
@@ -291,7 +291,12 @@ impl Running {
             source: ReadSource::Own,
         };
         let mut reads = [unread(), unread()];
-        core.get_batch_into(txn, [from.as_bytes(), to.as_bytes()], &mut reads)?;
+        // The keys' entries were asked for when the transaction began (see
+        // `transfer::interactive`), so they are read without a second hint;
+        // as in `get_batch`, a failed read ends the batch.
+        for (read, key) in reads.iter_mut().zip([from, to]) {
+            core.get_into(txn, key.as_bytes(), read)?;
+        }
         for (which, read) in reads.iter().enumerate() {
             let value = read.value.as_ref().map(decode_value);
             self.ops

@@ -10,12 +10,13 @@ use engine::{AtomicOp, AtomicResult, Error};
 use super::{decode, encode, next, outcome, Ctx, Running, Step};
 use crate::recorder::Completion;
 
-/// Begin; read both balances with one `get_batch`, as the seed's
-/// `transferFunds` reads them with one `getMany` (and as the engine
-/// benchmark does); write both and commit, or commit read-only when the
+/// Begin; read both balances in one batch, as the seed's `transferFunds`
+/// reads them with one `getMany` (and as the engine benchmark does with
+/// `get_batch`); write both and commit, or commit read-only when the
 /// sender is short (a refused transfer).
 ///
-/// The two reads are one engine call and so one step. Under snapshot reads
+/// The two reads are one batch and so one step: `get_batch`'s reads,
+/// without its hint, which the transaction gave when it began. Under snapshot reads
 /// another agent's commit between them cannot change the value the second
 /// returns; what a step between them added was a few rarer cases: the
 /// second read failing as snapshot-too-old after the first succeeded (other
