@@ -57,9 +57,9 @@ const SHORT_ENTRY_LEN: usize = 64;
 /// Appends one entry: `key_len | key | version | value_len | value`.
 ///
 /// A short entry is written where it ends up: room of a constant size is
-/// zero-filled (a few vector stores), cut to the entry's length, and its
-/// fields written into it, where five appends of their own lengths would
-/// be five calls to `memcpy`. Built on the stack and appended whole, the
+/// zero-filled (a few vector stores), its fields are written into it, and
+/// it is cut to the entry's length, where five appends of their own
+/// lengths would be five calls to `memcpy`. Built on the stack and appended whole, the
 /// entry was copied with loads spanning the narrower stores that had just
 /// written it, which the CPU cannot forward (perf annotate).
 #[inline]

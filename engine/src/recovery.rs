@@ -10,6 +10,8 @@
 
 use std::collections::VecDeque;
 
+use smallvec::SmallVec;
+
 use crate::error::{Corruption, Error, Result};
 use crate::files::{self, FileKind};
 use crate::mutant::Mutant;
@@ -36,8 +38,9 @@ pub struct RecoveryReport {
     /// Whether the generation's WAL file exists.
     pub wal_exists: bool,
     /// The length of the generation's WAL in bytes (0 if it does not
-    /// exist), torn tail included: the log new commits follow, which
-    /// counts towards the next checkpoint.
+    /// exist), torn tail included. Without a torn tail new commits follow
+    /// it, and it counts towards the next checkpoint; with one, the store
+    /// starts the next generation at once (see `Core::open`).
     pub wal_bytes: u64,
 }
 
@@ -117,8 +120,27 @@ pub fn recover<S: Storage>(storage: &S, mutant: Option<Mutant>) -> Result<Recove
     })
 }
 
-/// How many records behind reading them installing their writes runs:
-/// enough for the prefetches of their table entries to land.
+/// Whether a commit's writes name a key more than once, which the engine
+/// never writes (a transaction's writes are a map): replayed, the second
+/// would silently win or trip an assertion, so it is damage to report.
+/// A commit's few writes are compared pairwise, more are sorted.
+fn writes_a_key_twice<'a>(keys: impl ExactSizeIterator<Item = &'a Bytes>) -> bool {
+    const PAIRWISE: usize = 8;
+    if keys.len() <= PAIRWISE {
+        let keys: SmallVec<[&Bytes; PAIRWISE]> = keys.collect();
+        return keys
+            .iter()
+            .enumerate()
+            .any(|(i, a)| keys[i + 1..].iter().any(|b| a == b));
+    }
+    let mut keys: Vec<&Bytes> = keys.collect();
+    keys.sort_unstable();
+    keys.windows(2).any(|pair| pair[0] == pair[1])
+}
+
+/// How many replayed writes behind reading them installing them runs at
+/// least (writes are installed as markers confirm them): enough for the
+/// prefetches of their table entries to land.
 const INSTALL_LAG: usize = 16;
 
 /// What replaying one WAL file applied.
@@ -158,9 +180,9 @@ fn replay(
         reader.finish().map_err(damaged)?;
         Err(corrupt(name, offset, reason))
     };
-    // Writes in WAL order, each waiting `INSTALL_LAG` records after it was
-    // read and its key's entry asked for, so that entry has had time to
-    // load. Only the first `confirmed` belong to commits whose marker was
+    // Writes in WAL order, each waiting at least `INSTALL_LAG` writes after
+    // it was read and its key's entry asked for, so that entry has had time
+    // to load. Only the first `confirmed` belong to commits whose marker was
     // read; the rest are the current commit's, which its marker confirms.
     let mut lag: VecDeque<(u64, KeyHash, Bytes, Option<Bytes>)> = VecDeque::new();
     let mut confirmed = 0usize;
@@ -199,6 +221,9 @@ fn replay(
                         offset,
                         "commit marker's count does not match its records".into(),
                     );
+                }
+                if writes_a_key_twice(lag.range(confirmed..).map(|(_, _, key, _)| key)) {
+                    return structural(&mut reader, offset, "a commit writes a key twice".into());
                 }
                 confirmed = lag.len();
                 while confirmed > 0 && lag.len() > INSTALL_LAG {

@@ -246,6 +246,43 @@ fn a_recovered_wal_counts_towards_the_next_checkpoint() {
     assert_eq!(core.last_seq(), u64::from(commits));
 }
 
+/// A commit that writes a key twice is one the engine never writes: with
+/// valid checksums it is damage, reported as `Corrupt` whatever the order
+/// of the writes and however many the commit has, never a panic or a
+/// silent choice of one of the two.
+#[test]
+fn a_commit_that_writes_a_key_twice_is_corruption() {
+    type Write<'a> = (&'a [u8], Option<&'a [u8]>);
+    let cases: [&[Write]; 4] = [
+        &[(b"k", None), (b"k", Some(b"v"))],
+        &[(b"k", Some(b"v")), (b"k", None)],
+        &[(b"k", None), (b"k", None)],
+        &[
+            (b"a", Some(b"1")),
+            (b"b", Some(b"1")),
+            (b"c", Some(b"1")),
+            (b"d", Some(b"1")),
+            (b"e", Some(b"1")),
+            (b"f", Some(b"1")),
+            (b"g", Some(b"1")),
+            (b"h", Some(b"1")),
+            (b"i", Some(b"1")),
+            (b"b", Some(b"2")),
+        ],
+    ];
+    for writes in cases {
+        let mut wal = Vec::new();
+        for (key, value) in writes {
+            engine::wal::encode_write(&mut wal, 1, key, *value);
+        }
+        engine::wal::encode_marker(&mut wal, 1, writes.len() as u32);
+        match open_image(&wal) {
+            Err(Error::Corrupt(c)) => assert!(c.reason.contains("writes a key twice"), "{c}"),
+            other => panic!("{} writes: {:?}", writes.len(), other.map(|c| c.last_seq())),
+        }
+    }
+}
+
 /// Every key and value a full prefix scan sees, in order.
 fn scan(core: &Core<MemDisk>) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut t = core.begin();
