@@ -345,7 +345,6 @@ impl Sim {
             }
             self.step_one_agent(agents);
             self.tick();
-            self.stats.fsync_failures = self.stats.fsync_failures.max(self.disk_mut().sync_failures);
             let overdue = self
                 .crash_armed_at
                 .is_some_and(|at| self.stats.steps - at >= CRASH_ARMED_STEPS);
@@ -548,6 +547,9 @@ impl Sim {
         let generations = core.generation();
         self.stats.checkpoints += generations.saturating_sub(core.recovery_report().generation);
         let disk = core.into_storage();
+        // A store's failed fsyncs are counted when its disk is dropped: here
+        // at a crash, and in `finish` for the store open at the end.
+        self.stats.fsync_failures += disk.sync_failures;
         let flip = std::mem::take(&mut self.pending_flip);
         let (image, effects) = disk.crash_image(&mut self.d, self.spec.scenario.faults.sector_size, flip);
         self.stats.crashes += 1;
@@ -612,12 +614,14 @@ impl Sim {
     }
 
     fn finish(mut self, end: End) -> RunResult {
-        // Checkpoints are counted when the store they were written by is
-        // closed: at each crash, and here for the store open at the end.
+        // Checkpoints and failed fsyncs are counted when the store they
+        // happened in is closed: at each crash, and here for the store open
+        // at the end.
         if let Some(core) = &self.core {
             self.stats.checkpoints += core
                 .generation()
                 .saturating_sub(core.recovery_report().generation);
+            self.stats.fsync_failures += core.storage().sync_failures;
         }
         if end == End::Stuck {
             let stuck: Vec<String> = self

@@ -30,6 +30,34 @@ fn add(total: &mut Stats, s: &Stats) {
     total.aborted.unavailable += s.aborted.unavailable;
 }
 
+/// Every failed fsync is counted, however many lives of the store they
+/// fall in: each leaves one commit whose outcome is unknown with error
+/// `io`, and the store restarts after it with a fresh disk.
+#[test]
+fn every_failed_fsync_is_counted_across_restarts() {
+    let mut scenario = all_workloads();
+    scenario.faults.fsync_failure = 0.02;
+    let (mut counted, mut seen, mut runs_with_several) = (0, 0, 0);
+    for seed in 0..20 {
+        let result = run(RunSpec::new(scenario.clone(), seed));
+        let io = result
+            .history
+            .ops
+            .iter()
+            .filter(|o| o.op_type == OpType::Info && o.error.as_deref() == Some("io"))
+            .count() as u64;
+        assert_eq!(result.stats.fsync_failures, io, "seed {seed}");
+        runs_with_several += u64::from(io >= 2);
+        counted += result.stats.fsync_failures;
+        seen += io;
+    }
+    assert_eq!(counted, seen);
+    assert!(
+        runs_with_several >= 5,
+        "runs with two or more failed fsyncs: {runs_with_several}"
+    );
+}
+
 #[test]
 fn every_workload_and_fault_happens_and_the_correct_engine_is_valid() {
     let mut total = Stats::default();
