@@ -10,8 +10,6 @@
 
 use std::collections::VecDeque;
 
-use smallvec::SmallVec;
-
 use crate::error::{Corruption, Error, Result};
 use crate::files::{self, FileKind};
 use crate::mutant::Mutant;
@@ -120,20 +118,24 @@ pub fn recover<S: Storage>(storage: &S, mutant: Option<Mutant>) -> Result<Recove
     })
 }
 
-/// Whether a commit's writes name a key more than once, which the engine
-/// never writes (a transaction's writes are a map): replayed, the second
-/// would silently win or trip an assertion, so it is damage to report.
-/// A commit's few writes are compared pairwise, more are sorted.
-fn writes_a_key_twice<'a>(keys: impl ExactSizeIterator<Item = &'a Bytes>) -> bool {
+/// Whether the writes of `lag` from `from` on (one commit's) name a key
+/// more than once, which the engine never writes (a transaction's writes
+/// are a map): replayed, the second would silently win or trip an
+/// assertion, so it is damage to report. A commit's few writes are
+/// compared pairwise where they lie (a transfer's two, once), more are
+/// sorted.
+fn writes_a_key_twice(lag: &VecDeque<(u64, KeyHash, Bytes, Option<Bytes>)>, from: usize) -> bool {
     const PAIRWISE: usize = 8;
-    if keys.len() <= PAIRWISE {
-        let keys: SmallVec<[&Bytes; PAIRWISE]> = keys.collect();
-        return keys
-            .iter()
-            .enumerate()
-            .any(|(i, a)| keys[i + 1..].iter().any(|b| a == b));
+    let key = |at: usize| &lag[at].2;
+    match lag.len() - from {
+        0 | 1 => return false,
+        2 => return key(from) == key(from + 1),
+        n if n <= PAIRWISE => {
+            return (from..lag.len()).any(|i| (i + 1..lag.len()).any(|j| key(i) == key(j)));
+        }
+        _ => {}
     }
-    let mut keys: Vec<&Bytes> = keys.collect();
+    let mut keys: Vec<&Bytes> = (from..lag.len()).map(key).collect();
     keys.sort_unstable();
     keys.windows(2).any(|pair| pair[0] == pair[1])
 }
@@ -222,7 +224,7 @@ fn replay(
                         "commit marker's count does not match its records".into(),
                     );
                 }
-                if writes_a_key_twice(lag.range(confirmed..).map(|(_, _, key, _)| key)) {
+                if writes_a_key_twice(&lag, confirmed) {
                     return structural(&mut reader, offset, "a commit writes a key twice".into());
                 }
                 confirmed = lag.len();
