@@ -190,9 +190,15 @@ impl CommitLog {
     }
 
     /// `validate` when commits came after the snapshot.
+    ///
+    /// The summaries newer than the snapshot are the ring's last ones, so
+    /// they are walked from the newest back to the first at or below the
+    /// snapshot, with no search for where they start. A conflict found is
+    /// kept and the walk goes on, so the one reported is the oldest
+    /// conflicting commit's first conflicting key, as a walk from the
+    /// oldest would report.
     #[inline(never)]
     fn validate_newer(&self, txn: &Txn, mutant: Option<Mutant>) -> Result<()> {
-        let first_newer = self.first_after(txn.snapshot);
         // A listed range conflicts with keys the transaction never read,
         // so then no summary is passed over; nor when the read set is so
         // large that its filter would rule little out.
@@ -201,36 +207,29 @@ impl CommitLog {
         } else {
             KeyFilter::ALL
         };
-        for summary in self.ring.range(first_newer..) {
+        let mut oldest_conflict = None;
+        for summary in self.ring.iter().rev() {
+            if summary.seq <= txn.snapshot {
+                break;
+            }
             if !summary.filter.may_meet(reads) {
                 continue;
             }
-            for key in &summary.keys {
-                if Self::read_conflicts(txn, key, mutant) {
-                    return Err(Error::Conflict {
-                        key: key.to_vec(),
-                        seq: summary.seq,
-                    });
-                }
+            if let Some(key) = summary
+                .keys
+                .iter()
+                .find(|key| Self::read_conflicts(txn, key, mutant))
+            {
+                oldest_conflict = Some((key, summary.seq));
             }
         }
-        Ok(())
-    }
-
-    /// The position of the oldest summary newer than `snapshot`. Commits
-    /// take consecutive sequence numbers, so it is usually found by
-    /// subtraction; the binary search covers a ring with gaps.
-    fn first_after(&self, snapshot: u64) -> usize {
-        let newer = |at: usize| self.ring.get(at).is_some_and(|s| s.seq > snapshot);
-        let guess = self.ring.front().map_or(0, |oldest| {
-            usize::try_from((snapshot + 1).saturating_sub(oldest.seq)).unwrap_or(usize::MAX)
-        });
-        if guess < self.ring.len() && newer(guess) && (guess == 0 || !newer(guess - 1)) {
-            return guess;
+        match oldest_conflict {
+            Some((key, seq)) => Err(Error::Conflict {
+                key: key.to_vec(),
+                seq,
+            }),
+            None => Ok(()),
         }
-        let at = self.ring.partition_point(|s| s.seq <= snapshot);
-        assert!(at == self.ring.len() || newer(at));
-        at
     }
 
     fn read_conflicts(txn: &Txn, key: &Bytes, mutant: Option<Mutant>) -> bool {
@@ -295,8 +294,11 @@ mod tests {
         assert!(log.check_snapshot(0, Some(Mutant::NoSnapshotTooOld)).is_ok());
     }
 
+    /// Validation looks at exactly the summaries newer than the snapshot,
+    /// with or without gaps between their sequence numbers, and reports
+    /// the oldest of them that conflicts.
     #[test]
-    fn the_first_summary_after_a_snapshot_is_found_with_or_without_gaps() {
+    fn validation_sees_the_summaries_after_the_snapshot_with_or_without_gaps() {
         let mut dense = CommitLog::new(4, 0);
         for seq in 1..=6 {
             push(&mut dense, seq, &["a"]);
@@ -306,13 +308,17 @@ mod tests {
             push(&mut gaps, seq, &["a"]);
         }
         for log in [&dense, &gaps] {
-            for snapshot in 0..14 {
-                let expected = log
-                    .ring
-                    .iter()
-                    .position(|s| s.seq > snapshot)
-                    .unwrap_or(log.len());
-                assert_eq!(log.first_after(snapshot), expected, "snapshot {snapshot}");
+            for snapshot in log.horizon()..14 {
+                let mut txn = Txn::new(snapshot);
+                txn.reads.insert(Bytes::from("a"), None);
+                let oldest_newer = log.ring.iter().map(|s| s.seq).find(|&seq| seq > snapshot);
+                match (log.validate(&txn, None), oldest_newer) {
+                    (Ok(()), None) => {}
+                    (Err(Error::Conflict { seq, .. }), Some(expected)) => {
+                        assert_eq!(seq, expected, "snapshot {snapshot}");
+                    }
+                    (got, expected) => panic!("snapshot {snapshot}: {got:?}, expected {expected:?}"),
+                }
             }
         }
     }
