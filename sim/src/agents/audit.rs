@@ -2,10 +2,10 @@
 
 use engine::Error;
 
-use super::{next, Ctx, Running, Step};
+use super::{next, CoreRef, Ctx, Running, Step};
 
 /// Begin; read each account in turn, one per step; commit (read-only).
-pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
+pub fn step<C: CoreRef + ?Sized>(ctx: &mut Ctx<'_, C>, t: &mut Running) -> Result<Step, Error> {
     let accounts = ctx.scenario.workload.accounts;
     if t.phase == 0 {
         t.begin(ctx.core.get());

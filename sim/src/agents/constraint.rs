@@ -7,7 +7,7 @@ use compact_str::format_compact;
 use engine::Error;
 use smallvec::smallvec;
 
-use super::{next, Ctx, Key, Running, Step};
+use super::{next, CoreRef, Ctx, Key, Running, Step};
 use crate::decisions::Stream;
 
 /// The keys of constraint pair `p`.
@@ -16,7 +16,7 @@ pub fn pair(p: u64) -> [Key; 2] {
 }
 
 /// Begin on a pair; read a; read b; withdraw from one side if a + b allows.
-pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
+pub fn step<C: CoreRef + ?Sized>(ctx: &mut Ctx<'_, C>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             let p = ctx.d.choose(

@@ -5,12 +5,12 @@ use compact_str::format_compact;
 use engine::Error;
 use smallvec::smallvec;
 
-use super::{next, Ctx, Running, Step};
+use super::{next, CoreRef, Ctx, Running, Step};
 use crate::decisions::Stream;
 
 /// Begin on a hot counter; read it (absent = 0); write it plus one and read
 /// it back; commit.
-pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
+pub fn step<C: CoreRef + ?Sized>(ctx: &mut Ctx<'_, C>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             let k = ctx

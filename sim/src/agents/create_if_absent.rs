@@ -4,12 +4,12 @@ use compact_str::format_compact;
 use engine::Error;
 use smallvec::smallvec;
 
-use super::{next, Ctx, Running, Step};
+use super::{next, CoreRef, Ctx, Running, Step};
 use crate::decisions::Stream;
 
 /// Begin on a registration key; read it; if absent write this
 /// transaction's unique id and commit, else commit read-only.
-pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
+pub fn step<C: CoreRef + ?Sized>(ctx: &mut Ctx<'_, C>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             let k = ctx

@@ -4,11 +4,11 @@
 use engine::Error;
 use smallvec::smallvec;
 
-use super::{Ctx, Key, Running, Step};
+use super::{CoreRef, Ctx, Key, Running, Step};
 use crate::decisions::Stream;
 
 /// Begin; read one account; sleep; read another; write a marker; commit.
-pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
+pub fn step<C: CoreRef + ?Sized>(ctx: &mut Ctx<'_, C>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             let n = u64::from(ctx.scenario.workload.accounts);

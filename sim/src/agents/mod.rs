@@ -419,10 +419,13 @@ impl CoreRef for Arc<Core<SimDisk>> {
     }
 }
 
-/// What a step can use: the store, the decisions, the scenario.
-pub struct Ctx<'a> {
+/// What a step can use: the store, the decisions, the scenario. Generic
+/// over how the store is reached, so the simulator's steps reach its store
+/// directly (a `dyn CoreRef` cost an indirect call each time, five per
+/// transfer) and the model checker's reach a shared one.
+pub struct Ctx<'a, C: CoreRef + ?Sized> {
     /// The store.
-    pub core: &'a mut dyn CoreRef,
+    pub core: &'a mut C,
     /// Every decision.
     pub d: &'a mut Decisions,
     /// The scenario.
@@ -433,7 +436,7 @@ pub struct Ctx<'a> {
     pub now: u64,
 }
 
-impl Ctx<'_> {
+impl<C: CoreRef + ?Sized> Ctx<'_, C> {
     /// The key of account `i`.
     fn account(&self, i: u64) -> Key {
         assert!(i < u64::from(self.scenario.workload.accounts), "an account index");
@@ -464,7 +467,7 @@ impl Ctx<'_> {
 /// stores that had just written it, which the CPU cannot forward: a stall
 /// at every step (perf annotate).
 #[inline(always)]
-pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Step {
+pub fn step<C: CoreRef + ?Sized>(ctx: &mut Ctx<'_, C>, t: &mut Running) -> Step {
     let result = match t.kind {
         Workload::Transfer => transfer::interactive(ctx, t),
         Workload::AtomicTransfer => transfer::atomic(ctx, t),

@@ -4,10 +4,10 @@
 
 use engine::Error;
 
-use super::{next, Ctx, Key, Running, Step};
+use super::{next, CoreRef, Ctx, Key, Running, Step};
 
 /// Begin; list `item/`; insert a unique item and record the count; commit.
-pub fn step(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
+pub fn step<C: CoreRef + ?Sized>(ctx: &mut Ctx<'_, C>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             t.begin(ctx.core.get());

@@ -7,7 +7,7 @@
 use checker::Version;
 use engine::{AtomicOp, AtomicResult, Error};
 
-use super::{decode, encode, next, outcome, Ctx, Running, Step};
+use super::{decode, encode, next, outcome, CoreRef, Ctx, Running, Step};
 use crate::recorder::Completion;
 
 /// Begin; read both balances in one batch, as the seed's `transferFunds`
@@ -26,7 +26,7 @@ use crate::recorder::Completion;
 /// fall before the read, after it, or inside the commit). The window that
 /// matters most, from the snapshot to the commit, keeps a step of other
 /// agents' work on each side of the read.
-pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
+pub fn interactive<C: CoreRef + ?Sized>(ctx: &mut Ctx<'_, C>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             let (from, to, amount) = ctx.pick_transfer();
@@ -60,7 +60,7 @@ pub fn interactive(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
 /// then `atomic().check(from).check(to).set(from).set(to).commit()`. In the
 /// history the atomic commit is one transaction whose checks are reads at
 /// the commit point (snapshot = commit_seq - 1).
-pub fn atomic(ctx: &mut Ctx<'_>, t: &mut Running) -> Result<Step, Error> {
+pub fn atomic<C: CoreRef + ?Sized>(ctx: &mut Ctx<'_, C>, t: &mut Running) -> Result<Step, Error> {
     match t.phase {
         0 => {
             let (from, to, amount) = ctx.pick_transfer();
