@@ -390,7 +390,7 @@ impl Sim {
     }
 
     /// Finds which agents can step now, from their due ticks.
-    fn scan_agents(&self) -> Agents {
+    fn scan_agents(&mut self) -> Agents {
         debug_assert!(
             (0..self.agents.len()).all(|who| self.due.get(who) == self.agents[who].due()),
             "every agent's due tick is up to date"

@@ -25,13 +25,21 @@ pub enum Agents {
 #[derive(Debug, Clone)]
 pub struct Due {
     ticks: Vec<u64>,
+    /// The agents that could step at the last `scan`, in index order (the
+    /// first `ready_count` entries; the rest are scratch), so that the
+    /// pick after it is one load rather than a second pass.
+    ready: Vec<u32>,
+    ready_count: usize,
 }
 
 impl Due {
     /// `agents` agents, none with work.
     pub fn new(agents: usize) -> Self {
+        let index = |who: usize| u32::try_from(who).expect("agents are counted in a u32");
         Due {
             ticks: vec![NEVER; agents],
+            ready: (0..agents).map(index).collect(),
+            ready_count: 0,
         }
     }
 
@@ -53,10 +61,18 @@ impl Due {
     }
 
     /// Counts the agents that can step at tick `now`, or, when none can,
-    /// finds when the first wakes (rare: only retries back off).
+    /// finds when the first wakes (rare: only retries back off). The ready
+    /// ones are listed for `ready`: each agent's index is written to the
+    /// next free place and the place kept only if the agent can step, so
+    /// the pass has no branch on the random part of the state.
     #[inline]
-    pub fn scan(&self, now: u64) -> Agents {
-        let ready = self.ticks.iter().filter(|&&tick| tick <= now).count();
+    pub fn scan(&mut self, now: u64) -> Agents {
+        let mut ready = 0;
+        for (who, &tick) in self.ticks.iter().enumerate() {
+            self.ready[ready] = who as u32;
+            ready += usize::from(tick <= now);
+        }
+        self.ready_count = ready;
         if ready > 0 {
             return Agents::Ready(ready as u64);
         }
@@ -66,29 +82,18 @@ impl Due {
         }
     }
 
-    /// The index of the `pick`-th (from 0) agent that can step at `now`, in
-    /// index order: `pick` must be below the count `scan` gave.
-    ///
-    /// Every agent is looked at and the answer kept with a conditional
-    /// move, not a return from the loop: the pick is random, so where the
-    /// loop would end is too, and the branch that ended it was mispredicted
-    /// on most steps (perf annotate put a tenth of the simulator's own time
-    /// just after it).
+    /// The index of the `pick`-th (from 0) agent that could step at `now`
+    /// when `scan` last looked, in index order: `pick` must be below the
+    /// count `scan` gave, and no entry may have changed since.
     #[inline]
     pub fn ready(&self, now: u64, pick: u64) -> usize {
-        let mut found = usize::MAX;
-        let mut before = 0u64;
-        for (who, &tick) in self.ticks.iter().enumerate() {
-            let can = tick <= now;
-            let hit = can & (before == pick);
-            found = if hit { who } else { found };
-            before += u64::from(can);
-        }
         assert!(
-            found != usize::MAX,
+            pick < self.ready_count as u64,
             "pick {pick} is beyond the agents that can step at {now}"
         );
-        found
+        let who = self.ready[pick as usize] as usize;
+        assert!(self.ticks[who] <= now, "the agents scanned are unchanged");
+        who
     }
 }
 
@@ -126,6 +131,7 @@ mod tests {
     fn a_pick_beyond_the_ready_agents_is_a_broken_invariant() {
         let mut due = Due::new(2);
         due.set(1, Some(0));
+        assert_eq!(due.scan(0), Agents::Ready(1));
         due.ready(0, 1);
     }
 }
