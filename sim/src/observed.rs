@@ -5,8 +5,11 @@
 //! an integer under a short key. Building the checker's `MicroOp` and
 //! `Version` values for each of them, only for the recorder to take them
 //! apart again, cost more than the engine call they describe; so a running
-//! transaction keeps each such micro-op as one small `Access` (its key
-//! inline), and only the rare others (range reads) in the checker's form.
+//! transaction keeps each such micro-op as one small `Access`, and only the
+//! rare others (range reads) in the checker's form. A key that is not an
+//! account's is kept beside the accesses, so an `Access` is plain data:
+//! a transaction is dropped at every completion, and accesses that held
+//! their keys inline were each dropped as a string.
 //! `micro_ops` gives back exactly the checker's form, in order.
 //!
 //! An account's key is kept as its index, not its text: the agents that
@@ -48,12 +51,17 @@ pub const OWN: u64 = u64::MAX - 1;
 /// a micro-op of `Kind::Other`.
 pub const UNKNOWN_ACCOUNT: u32 = u32::MAX;
 
-/// One micro-op with its version. For `Kind::Other`, `key` is empty and
-/// `value` is the position in the others.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// `key_at` of an access whose key is not kept beside it (`account`
+/// names it, or it is of `Kind::Other`).
+const NO_KEY: u32 = u32::MAX;
+
+/// One micro-op with its version. For `Kind::Other`, `value` is the
+/// position in the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Access {
-    /// The key, or empty when `account` names it.
-    pub key: Key,
+    /// Where its key is among the transaction's keys, or `NO_KEY` when
+    /// `account` names it.
+    key_at: u32,
     /// What the micro-op was.
     pub kind: Kind,
     /// The integer read or written (0 for null).
@@ -61,19 +69,9 @@ pub struct Access {
     /// The version read (`ABSENT`, `OWN` or a sequence number).
     pub version: u64,
     /// The `i` whose key, `account(i)`, this micro-op is on; else
-    /// `UNKNOWN_ACCOUNT` (and the key is in `key`, or, for `Kind::Other`,
-    /// in the others).
+    /// `UNKNOWN_ACCOUNT` (and the key is among the transaction's keys, or,
+    /// for `Kind::Other`, in the others).
     pub account: u32,
-}
-
-impl Access {
-    /// The micro-op's key.
-    pub fn key(&self) -> Key {
-        match self.account {
-            UNKNOWN_ACCOUNT => self.key.clone(),
-            i => account(u64::from(i)),
-        }
-    }
 }
 
 /// The key field and account of a micro-op on `key`: an account's key is
@@ -93,6 +91,8 @@ const ACCOUNTS_BY_INDEX: u32 = 1 << 31;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Observed {
     accesses: SmallVec<[Access; 4]>,
+    /// The keys of the accesses that `account` does not name, in order.
+    keys: Vec<Key>,
     others: Vec<(MicroOp, Version)>,
 }
 
@@ -174,11 +174,11 @@ impl Observed {
     /// the copy's wide loads could not be forwarded from the narrow stores
     /// that had just built it: a stall of about a dozen cycles for each of
     /// a transfer's four micro-ops (perf annotate). An account's micro-op
-    /// (`key` is `None`) keeps the slot's empty key as it was written.
+    /// (`key` is `None`) keeps the slot's `NO_KEY` as it was written.
     #[inline(always)]
     fn push(&mut self, key: Option<Key>, kind: Kind, value: i64, version: u64, account: u32) {
         self.accesses.push(Access {
-            key: Key::const_new(""),
+            key_at: NO_KEY,
             kind: Kind::Other,
             value: 0,
             version: 0,
@@ -186,7 +186,8 @@ impl Observed {
         });
         let slot = self.accesses.last_mut().expect("just pushed");
         if let Some(key) = key {
-            slot.key = key;
+            slot.key_at = u32::try_from(self.keys.len()).expect("a transaction's keys fit u32");
+            self.keys.push(key);
         }
         slot.kind = kind;
         slot.value = value;
@@ -199,7 +200,7 @@ impl Observed {
         let at = self.others.len() as i64;
         self.others.push((m, version));
         self.accesses.push(Access {
-            key: Key::default(),
+            key_at: NO_KEY,
             kind: Kind::Other,
             value: at,
             version: ABSENT,
@@ -222,6 +223,23 @@ impl Observed {
         &self.accesses
     }
 
+    /// The key kept for `a`: `None` when `account` names it (or `a` is of
+    /// `Kind::Other`).
+    pub fn stored_key(&self, a: &Access) -> Option<&Key> {
+        (a.key_at != NO_KEY).then(|| &self.keys[a.key_at as usize])
+    }
+
+    /// The key of `a`, a simple micro-op.
+    pub fn key_of(&self, a: &Access) -> Key {
+        match a.account {
+            UNKNOWN_ACCOUNT => self
+                .stored_key(a)
+                .expect("a micro-op on no account keeps its key")
+                .clone(),
+            i => account(u64::from(i)),
+        }
+    }
+
     /// The micro-op an `Access` of kind `Other` stands for.
     pub fn other_at(&self, a: &Access) -> &(MicroOp, Version) {
         assert_eq!(a.kind, Kind::Other, "only other micro-ops are kept whole");
@@ -232,7 +250,7 @@ impl Observed {
     pub fn micro_ops(&self) -> impl Iterator<Item = (MicroOp, Version)> + '_ {
         self.accesses.iter().map(|a| match a.kind {
             Kind::Other => self.other_at(a).clone(),
-            kind => simple_micro_op(Scalar::Str(a.key()), kind, a.value, a.version),
+            kind => simple_micro_op(Scalar::Str(self.key_of(a)), kind, a.value, a.version),
         })
     }
 }
@@ -265,6 +283,7 @@ pub fn simple_micro_op(key: Scalar, kind: Kind, value: i64, version: u64) -> (Mi
 impl Hash for Observed {
     fn hash<H: Hasher>(&self, h: &mut H) {
         self.accesses.hash(h);
+        self.keys.hash(h);
         for (m, v) in &self.others {
             hash_micro_op(m, h);
             match v {
@@ -395,7 +414,7 @@ mod tests {
         for o in [&by_key, &by_index] {
             let hints: Vec<u32> = o.accesses().iter().map(|a| a.account).collect();
             assert_eq!(hints, [7, 9, UNKNOWN_ACCOUNT, UNKNOWN_ACCOUNT, UNKNOWN_ACCOUNT]);
-            assert!(o.accesses()[..2].iter().all(|a| a.key.is_empty()));
+            assert!(o.accesses()[..2].iter().all(|a| o.stored_key(a).is_none()));
             assert_eq!(o.accesses()[4].kind, Kind::Other);
         }
         let mut other = Observed::default();

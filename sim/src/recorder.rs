@@ -159,7 +159,11 @@ impl Recorder {
             }
             kind => {
                 let key = match a.account {
-                    UNKNOWN_ACCOUNT => keys.number(&a.key),
+                    UNKNOWN_ACCOUNT => keys.number(
+                        observed
+                            .stored_key(a)
+                            .expect("a micro-op on no account keeps its key"),
+                    ),
                     i => keys.account_number(i),
                 };
                 Mop::simple(key, kind, a.value, a.version, wide)
