@@ -46,9 +46,10 @@ pub enum Kind {
 pub const ABSENT: u64 = u64::MAX;
 /// `version` of a read served from the transaction's own write.
 pub const OWN: u64 = u64::MAX - 1;
-/// `account` of a micro-op whose key is kept as text: a key that is not an
-/// account's, an account past `ACCOUNTS_BY_INDEX`, or (with an empty key)
-/// a micro-op of `Kind::Other`.
+/// `account` of a micro-op whose key is kept as text among the
+/// transaction's keys (a key that is not an account's, or an account past
+/// `ACCOUNTS_BY_INDEX`), or of a micro-op of `Kind::Other`, which has no
+/// key there.
 pub const UNKNOWN_ACCOUNT: u32 = u32::MAX;
 
 /// `key_at` of an access whose key is not kept beside it (`account`
@@ -60,7 +61,7 @@ const NO_KEY: u32 = u32::MAX;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Access {
     /// Where its key is among the transaction's keys, or `NO_KEY` when
-    /// `account` names it.
+    /// `account` names it or the micro-op is of `Kind::Other`.
     key_at: u32,
     /// What the micro-op was.
     pub kind: Kind,

@@ -404,9 +404,9 @@ impl Sim {
         self.due.set(who, self.agents[who].due());
     }
 
-    /// Picks a ready agent (as `scan_agents` counted them, with no step
-    /// since) and runs one engine call of it; when all sleep, the clock
-    /// jumps to the earliest wake.
+    /// Picks a ready agent (as `scan_agents` listed them, with no agent's
+    /// due tick set since) and runs one engine call of it; when all sleep,
+    /// the clock jumps to the earliest wake.
     fn step_one_agent(&mut self, agents: Agents) {
         let ready = match agents {
             Agents::Ready(n) => n,
