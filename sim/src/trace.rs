@@ -14,13 +14,25 @@ use xxhash_rust::xxh3::Xxh3;
 /// How many bytes of events are gathered before they are hashed.
 const CHUNK: usize = 4096;
 
+/// The most fields an event has.
+const MAX_FIELDS: usize = 8;
+
+/// The longest event: its field count and its fields, a word each.
+const MAX_EVENT: usize = 8 * (MAX_FIELDS + 1);
+
 /// A running hash of a run's events.
 #[derive(Clone)]
 pub struct Trace {
     hasher: Xxh3,
-    /// Event bytes not yet fed to the hasher (fewer than `CHUNK` between
+    /// Event bytes not yet fed to the hasher: the first `pending_len`.
+    /// There is room for a chunk and one more event, so an event is
+    /// written in place with no test for room: the simulator writes one
+    /// at every step, and a `Vec` append checked its capacity and copied
+    /// the event with a call to `memcpy` each time.
+    pending: Box<[u8; CHUNK + MAX_EVENT]>,
+    /// How many bytes of `pending` are events (fewer than `CHUNK` between
     /// calls).
-    pending: Vec<u8>,
+    pending_len: usize,
     events: u64,
 }
 
@@ -28,7 +40,8 @@ impl Default for Trace {
     fn default() -> Self {
         Trace {
             hasher: Xxh3::new(),
-            pending: Vec::new(),
+            pending: Box::new([0; CHUNK + MAX_EVENT]),
+            pending_len: 0,
             events: 0,
         }
     }
@@ -41,40 +54,45 @@ impl std::fmt::Debug for Trace {
 }
 
 impl Trace {
-    /// Feeds one event, as a tag and its fields.
+    /// Feeds one event, as a tag and its fields (at most eight are
+    /// hashed). Inlined, so that the words of a call's fixed-size event
+    /// are stored straight into the buffer.
+    #[inline]
     pub fn event(&mut self, fields: &[u64]) {
-        let n = fields.len().min(8);
-        let mut event = [0u8; 8 * 9];
+        let n = fields.len().min(MAX_FIELDS);
+        let at = self.pending_len;
+        assert!(at < CHUNK, "the buffer is hashed once it holds a chunk");
+        let event = &mut self.pending[at..at + MAX_EVENT];
         event[..8].copy_from_slice(&(n as u64).to_le_bytes());
         for (i, f) in fields[..n].iter().enumerate() {
             event[8 * (i + 1)..8 * (i + 2)].copy_from_slice(&f.to_le_bytes());
         }
-        self.pending.extend_from_slice(&event[..8 * (n + 1)]);
+        self.pending_len = at + 8 * (n + 1);
         self.events += 1;
-        self.flush_full();
-    }
-
-    /// Feeds raw bytes (a serialized value).
-    pub fn bytes(&mut self, bytes: &[u8]) {
-        self.pending
-            .extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-        self.pending.extend_from_slice(bytes);
-        self.events += 1;
-        self.flush_full();
-    }
-
-    /// Hashes the gathered bytes once there is a chunk of them.
-    fn flush_full(&mut self) {
-        if self.pending.len() >= CHUNK {
-            self.hasher.update(&self.pending);
-            self.pending.clear();
+        if self.pending_len >= CHUNK {
+            self.flush();
         }
+    }
+
+    /// Feeds raw bytes (a serialized value): their length, then the bytes.
+    pub fn bytes(&mut self, bytes: &[u8]) {
+        self.flush();
+        self.hasher.update(&(bytes.len() as u64).to_le_bytes());
+        self.hasher.update(bytes);
+        self.events += 1;
+    }
+
+    /// Hashes the gathered bytes.
+    #[inline(never)]
+    fn flush(&mut self) {
+        self.hasher.update(&self.pending[..self.pending_len]);
+        self.pending_len = 0;
     }
 
     /// The hash as 32 hex characters.
     pub fn hex(&self) -> String {
         let mut hasher = self.hasher.clone();
-        hasher.update(&self.pending);
+        hasher.update(&self.pending[..self.pending_len]);
         format!("{:032x}", hasher.digest128())
     }
 }
@@ -104,10 +122,20 @@ mod tests {
         let mut gathered = Trace::default();
         let mut direct = Xxh3::new();
         for i in 0..10_000u64 {
-            gathered.event(&[i, i * 7, u64::MAX - i]);
-            direct.update(&3u64.to_le_bytes());
-            for f in [i, i * 7, u64::MAX - i] {
+            // Events of every length, with more than eight fields cut to
+            // eight, and now and then raw bytes between them.
+            let fields: Vec<u64> = (0..i % 11).map(|f| i * 7 + f).collect();
+            gathered.event(&fields);
+            let n = fields.len().min(8);
+            direct.update(&(n as u64).to_le_bytes());
+            for f in &fields[..n] {
                 direct.update(&f.to_le_bytes());
+            }
+            if i % 97 == 0 {
+                let raw = vec![i as u8; (i % 300) as usize];
+                gathered.bytes(&raw);
+                direct.update(&(raw.len() as u64).to_le_bytes());
+                direct.update(&raw);
             }
             if i % 1000 == 0 {
                 assert_eq!(gathered.hex(), format!("{:032x}", direct.digest128()));
