@@ -203,7 +203,12 @@ impl CommitLog {
         // so then no summary is passed over; nor when the read set is so
         // large that its filter would rule little out.
         let reads = if txn.ranges.is_empty() && txn.reads.len() <= FILTERED_READS {
-            KeyFilter::of(txn.reads.keys())
+            debug_assert_eq!(
+                txn.read_filter,
+                KeyFilter::of(txn.reads.keys()),
+                "the read set's filter"
+            );
+            txn.read_filter
         } else {
             KeyFilter::ALL
         };
@@ -245,6 +250,7 @@ impl CommitLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mvcc::key_hash;
 
     /// Pushes commit `seq` writing `keys`; returns the sequence number of
     /// the summary evicted, if any.
@@ -310,7 +316,7 @@ mod tests {
         for log in [&dense, &gaps] {
             for snapshot in log.horizon()..14 {
                 let mut txn = Txn::new(snapshot);
-                txn.reads.insert(Bytes::from("a"), None);
+                txn.record_read(Bytes::from("a"), key_hash(b"a"), None);
                 let oldest_newer = log.ring.iter().map(|s| s.seq).find(|&seq| seq > snapshot);
                 match (log.validate(&txn, None), oldest_newer) {
                     (Ok(()), None) => {}
@@ -327,7 +333,7 @@ mod tests {
     fn reader(keys: &[String], ranges: Vec<crate::KeyRange>) -> Txn {
         let mut txn = Txn::new(0);
         for key in keys {
-            txn.reads.insert(Bytes::from(key.as_str()), None);
+            txn.record_read(Bytes::from(key.as_str()), key_hash(key.as_bytes()), None);
         }
         txn.ranges = ranges;
         txn

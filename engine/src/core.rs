@@ -215,14 +215,14 @@ impl<S: Storage> Core<S> {
                 return Ok(());
             }
         }
-        let (stored, lookup) = self.mvcc.get(key, txn.snapshot);
+        let (hash, stored, lookup) = self.mvcc.get_hashed(key, txn.snapshot);
         let (version, value) = self.resolve(lookup, txn.snapshot)?;
         let record = version.is_some() || self.mutant() != Some(Mutant::IgnoreAbsentReads);
         // Only the no-read-your-writes mutant gets here with the key written.
         let written = self.mutant() == Some(Mutant::NoReadYourWrites) && txn.writes.contains_key(key);
         if record && !written {
             let key = stored.cloned().unwrap_or_else(|| Bytes::from(key));
-            txn.reads.insert(key, version);
+            txn.record_read(key, hash, version);
         }
         read.value = value.cloned();
         read.source = ReadSource::Snapshot(version);

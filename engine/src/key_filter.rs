@@ -11,8 +11,9 @@
 //! conflict, it only rules one out.
 //!
 //! Each summary keeps the filter of the keys its commit wrote, made as
-//! the commit is applied; validation builds the read set's filter when a
-//! newer commit exists, so a read pays nothing for it.
+//! the commit is applied; a transaction keeps the filter of the keys it
+//! read, made as it reads them (an `or` per read, from the hash the read
+//! computed to find its key).
 //!
 //! A key's bit is the top six bits of its hash in the version table
 //! (`mvcc::key_hash`), which applying a commit computes anyway to find each

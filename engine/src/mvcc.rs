@@ -252,10 +252,22 @@ impl Mvcc {
     /// The newest version of `key` at or below `snapshot`, with the stored
     /// key when the key has versions (so a read set can share it rather
     /// than copy it).
+    #[inline]
     pub fn get(&self, key: &[u8], snapshot: u64) -> (Option<&Bytes>, Lookup<'_>) {
+        let (_, stored, lookup) = self.get_hashed(key, snapshot);
+        (stored, lookup)
+    }
+
+    /// `get`, with the key's hash in the table (`key_hash`), which the
+    /// lookup computes anyway: a transaction adds it to its read set's
+    /// filter (see `key_filter`).
+    #[inline]
+    pub fn get_hashed(&self, key: &[u8], snapshot: u64) -> (u64, Option<&Bytes>, Lookup<'_>) {
+        let hash = key_hash(key);
+        let entry = self.keys.raw_entry();
         let found = match Bytes::inline(key) {
-            Some(probe) => self.keys.get_key_value(&probe),
-            None => self.keys.get_key_value(key),
+            Some(probe) => entry.from_key_hashed_nocheck(hash, &probe),
+            None => entry.from_key_hashed_nocheck(hash, key),
         };
         let Some((stored, chain)) = found else {
             let lookup = if snapshot < self.dropped_below {
@@ -263,9 +275,9 @@ impl Mvcc {
             } else {
                 Lookup::Absent
             };
-            return (None, lookup);
+            return (hash, None, lookup);
         };
-        (Some(stored), self.read_chain(chain, snapshot))
+        (hash, Some(stored), self.read_chain(chain, snapshot))
     }
 
     #[inline]

@@ -5,8 +5,10 @@
 //! store's methods take it by reference to read and validate.
 
 use crate::error::Result;
+use crate::key_filter::KeyFilter;
 use crate::key_map::KeyMap;
 use crate::limits::{check_key, check_value};
+use crate::mvcc::key_hash;
 use crate::range::KeyRange;
 use crate::Bytes;
 
@@ -15,7 +17,14 @@ use crate::Bytes;
 pub struct Txn {
     pub(crate) snapshot: u64,
     /// Keys read from the snapshot, with the version seen (`None` = absent).
+    /// Only `record_read` adds to it, so `read_filter` covers it.
     pub(crate) reads: KeyMap<Option<u64>>,
+    /// The filter of the keys in `reads` (see `key_filter`), made as they
+    /// are read from the hash each read computed to find its key: built
+    /// at validation, it hashed every key read once more, and validation
+    /// runs whenever a commit came after the snapshot. It is a function of
+    /// the keys in `reads`, so equal read sets have equal filters.
+    pub(crate) read_filter: KeyFilter,
     /// Ranges listed: a commit into one after the snapshot is a conflict.
     pub(crate) ranges: Vec<KeyRange>,
     /// Buffered writes; `None` is a delete.
@@ -28,6 +37,7 @@ impl Txn {
         Txn {
             snapshot,
             reads: KeyMap::new(),
+            read_filter: KeyFilter::default(),
             ranges: Vec::new(),
             writes: KeyMap::new(),
         }
@@ -36,6 +46,15 @@ impl Txn {
     /// The sequence number of the last commit this transaction sees.
     pub fn snapshot(&self) -> u64 {
         self.snapshot
+    }
+
+    /// Records a read of `key` from the snapshot, seeing `version`; `hash`
+    /// is the key's `key_hash`, which the read computed to find it.
+    #[inline]
+    pub(crate) fn record_read(&mut self, key: Bytes, hash: u64, version: Option<u64>) {
+        debug_assert_eq!(hash, key_hash(&key), "the key's hash in the table");
+        self.reads.insert(key, version);
+        self.read_filter.add_hash(hash);
     }
 
     /// Buffers a write. A key not read before is a blind write: it does not
