@@ -347,18 +347,22 @@ impl<S: Storage> Core<S> {
         // Once written, a number is never given to another commit by this
         // handle, whether or not the write succeeds.
         self.last_seq = seq;
-        let appended = self.storage.append(&self.wal_name, &buf);
+        // Synced with the append under `EveryCommit` (one call, so a
+        // storage finds the file once); the ack-before-fsync mutant owes
+        // the sync until the next commit.
+        let sync_now =
+            self.options.sync == SyncPolicy::EveryCommit && self.mutant() != Some(Mutant::AckBeforeFsync);
+        let written = if sync_now {
+            self.storage.append_synced(&self.wal_name, &buf)
+        } else {
+            self.storage.append(&self.wal_name, &buf)
+        };
         self.wal_bytes += buf.len() as u64;
         buf.clear();
         self.scratch = buf;
-        appended.map_err(|e| self.poison(e))?;
-        match self.options.sync {
-            SyncPolicy::EveryCommit if self.mutant() == Some(Mutant::AckBeforeFsync) => self.sync_owed = true,
-            SyncPolicy::EveryCommit => {
-                let synced = self.storage.sync(&self.wal_name);
-                synced.map_err(|e| self.poison(e))?;
-            }
-            SyncPolicy::Group | SyncPolicy::Never => {}
+        written.map_err(|e| self.poison(e))?;
+        if self.options.sync == SyncPolicy::EveryCommit && !sync_now {
+            self.sync_owed = true;
         }
         self.apply(seq, writes);
         if self.options.sync != SyncPolicy::Group {

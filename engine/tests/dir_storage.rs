@@ -62,3 +62,15 @@ fn a_torn_tail_on_disk_is_discarded_and_damage_in_the_middle_is_reported() {
     std::fs::write(&wal, &bytes).unwrap();
     assert!(matches!(Db::open(dir.path()), Err(Error::Corrupt(_))));
 }
+
+#[test]
+fn an_append_synced_appends_to_the_named_file_and_fails_on_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut storage = DirStorage::open(dir.path()).unwrap();
+    storage.create("f").unwrap();
+    storage.append("f", b"abc").unwrap();
+    storage.append_synced("f", b"def").unwrap();
+    assert_eq!(storage.read("f").unwrap().unwrap()[..], b"abcdef"[..]);
+    let err = storage.append_synced("missing", b"x").unwrap_err();
+    assert!(err.to_string().contains("append missing"), "{err}");
+}

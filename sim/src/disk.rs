@@ -111,6 +111,21 @@ impl SimDisk {
         Ok(())
     }
 
+    /// Fails this sync with EIO if a failure is armed, disarming it.
+    #[inline]
+    fn fail_armed_sync(&mut self, name: &str) -> Result<(), IoError> {
+        if self.fail_next_sync {
+            self.fail_next_sync = false;
+            self.sync_failures += 1;
+            return Err(IoError::simulated(
+                format!("sync {name}"),
+                std::io::ErrorKind::Other,
+                "EIO",
+            ));
+        }
+        Ok(())
+    }
+
     /// The process dies (or has died) at call `op` on `name`.
     #[cold]
     #[inline(never)]
@@ -301,16 +316,20 @@ impl Storage for SimDisk {
 
     fn sync(&mut self, name: &str) -> Result<(), IoError> {
         self.step("sync", name)?;
-        if self.fail_next_sync {
-            self.fail_next_sync = false;
-            self.sync_failures += 1;
-            return Err(IoError::simulated(
-                format!("sync {name}"),
-                std::io::ErrorKind::Other,
-                "EIO",
-            ));
-        }
+        self.fail_armed_sync(name)?;
         self.disk.sync(name)
+    }
+
+    /// Two calls as the fault model sees them, each counted and each able
+    /// to crash or fail (so a crash can fall between the append and its
+    /// sync), with the file looked up by name once.
+    fn append_synced(&mut self, name: &str, data: &[u8]) -> Result<(), IoError> {
+        self.step("append", name)?;
+        let file = self.disk.append_file(name, data)?;
+        self.step("sync", name)?;
+        self.fail_armed_sync(name)?;
+        self.disk.sync_file(file);
+        Ok(())
     }
 
     fn rename(&mut self, from: &str, to: &str) -> Result<(), IoError> {
@@ -368,6 +387,29 @@ mod tests {
         assert!(disk.append("f", b"x").is_err());
         assert!(disk.crashed());
         assert!(disk.sync("f").is_err());
+    }
+
+    #[test]
+    fn an_append_synced_is_two_calls_to_the_fault_model() {
+        // A crash armed at the sync falls between the append and its sync:
+        // the appended bytes are written but not durable.
+        let mut disk = disk_with_unsynced(b"durable", b"");
+        disk.arm_crash(2);
+        assert!(disk.append_synced("f", b"pending").is_err());
+        assert!(disk.crashed());
+        assert_eq!(disk.mem().read("f").unwrap().unwrap()[..], b"durablepending"[..]);
+        assert_eq!(disk.mem().crash_image()["f"], b"durable");
+        // An armed sync failure fails it after the append, and is counted.
+        let mut disk = disk_with_unsynced(b"durable", b"");
+        disk.arm_sync_failure();
+        assert!(disk.append_synced("f", b"pending").is_err());
+        assert_eq!(disk.sync_failures, 1);
+        assert_eq!(disk.mem().crash_image()["f"], b"durable");
+        // Otherwise it is an append and a sync, two calls.
+        let calls = disk.calls;
+        disk.append_synced("f", b"!").unwrap();
+        assert_eq!(disk.calls, calls + 2);
+        assert_eq!(disk.mem().crash_image()["f"], b"durablepending!");
     }
 
     #[test]

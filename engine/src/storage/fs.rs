@@ -79,6 +79,19 @@ impl Storage for DirStorage {
             .map_err(|e| IoError::new(format!("sync {name}"), &e))
     }
 
+    /// One open for both: the file is synced through the handle it was
+    /// appended through.
+    fn append_synced(&mut self, name: &str, data: &[u8]) -> Result<(), IoError> {
+        let op = || format!("append {name}");
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(self.path_of(name))
+            .map_err(|e| IoError::new(op(), &e))?;
+        file.write_all(data).map_err(|e| IoError::new(op(), &e))?;
+        file.sync_all()
+            .map_err(|e| IoError::new(format!("sync {name}"), &e))
+    }
+
     fn rename(&mut self, from: &str, to: &str) -> Result<(), IoError> {
         fs::rename(self.path_of(from), self.path_of(to))
             .map_err(|e| IoError::new(format!("rename {from} -> {to}"), &e))

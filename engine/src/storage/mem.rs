@@ -92,6 +92,12 @@ impl std::hash::Hash for MemFile {
 /// A file id: renames move ids between names, like inodes.
 type FileId = u64;
 
+/// A file of a `MemDisk`, as `append_file` found it by name: a caller that
+/// appends and then syncs the same file (`SimDisk`, which counts and may
+/// fail each of the two calls on its own) looks its name up once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileHandle(FileId);
+
 /// The in-memory disk.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct MemDisk {
@@ -190,6 +196,47 @@ impl MemDisk {
         )
     }
 
+    /// Appends `data` to the live file `name` and returns a handle to it,
+    /// with which `sync_file` syncs it without looking its name up again.
+    pub fn append_file(&mut self, name: &str, data: &[u8]) -> Result<FileHandle, IoError> {
+        let id = *self.live.get(name).ok_or_else(|| Self::missing("append", name))?;
+        let file = self.files.get_mut(&id).expect("live entry has a file");
+        let written = Arc::make_mut(&mut file.written);
+        let spare = &mut self.spare.0;
+        let full = written.capacity() - written.len() < data.len();
+        if full && !written.is_empty() && spare.capacity() >= written.len() + data.len() {
+            // A file that grows by appends (a file written in one append,
+            // such as a snapshot, does not take it) moves into the spare
+            // buffer, which holds no content.
+            assert!(spare.is_empty());
+            spare.extend_from_slice(written);
+            std::mem::swap(written, spare);
+            spare.clear();
+        } else if full && written.len() >= FAST_GROWTH_FROM {
+            // A large file grows fourfold rather than doubling: every growth
+            // copies the whole file, and for a log appended to on every
+            // commit those copies cost about as much memory traffic as the
+            // appends themselves. Capacity never written to is address space
+            // only, and copying a shared file copies just its bytes.
+            written.reserve(written.len() * 3);
+        }
+        written.extend_from_slice(data);
+        Ok(FileHandle(id))
+    }
+
+    /// Makes the file `handle` names durable: `sync` of its name, for a
+    /// handle `append_file` gave since the last change to the directory.
+    pub fn sync_file(&mut self, handle: FileHandle) {
+        let file = self.files.get_mut(&handle.0).expect("a handle names a file");
+        file.before_truncate = None;
+        file.synced = file.written.len();
+        assert_eq!(
+            file.durable().len(),
+            file.written().len(),
+            "after a sync every written byte is durable"
+        );
+    }
+
     /// Drops file contents that no name refers to any more, keeping the
     /// largest buffer among them (one no clone shares) as the spare.
     fn collect_garbage(&mut self) {
@@ -242,41 +289,18 @@ impl Storage for MemDisk {
     }
 
     fn append(&mut self, name: &str, data: &[u8]) -> Result<(), IoError> {
-        let id = *self.live.get(name).ok_or_else(|| Self::missing("append", name))?;
-        let file = self.files.get_mut(&id).expect("live entry has a file");
-        let written = Arc::make_mut(&mut file.written);
-        let spare = &mut self.spare.0;
-        let full = written.capacity() - written.len() < data.len();
-        if full && !written.is_empty() && spare.capacity() >= written.len() + data.len() {
-            // A file that grows by appends (a file written in one append,
-            // such as a snapshot, does not take it) moves into the spare
-            // buffer, which holds no content.
-            assert!(spare.is_empty());
-            spare.extend_from_slice(written);
-            std::mem::swap(written, spare);
-            spare.clear();
-        } else if full && written.len() >= FAST_GROWTH_FROM {
-            // A large file grows fourfold rather than doubling: every growth
-            // copies the whole file, and for a log appended to on every
-            // commit those copies cost about as much memory traffic as the
-            // appends themselves. Capacity never written to is address space
-            // only, and copying a shared file copies just its bytes.
-            written.reserve(written.len() * 3);
-        }
-        written.extend_from_slice(data);
-        Ok(())
+        self.append_file(name, data).map(drop)
     }
 
     fn sync(&mut self, name: &str) -> Result<(), IoError> {
         let id = *self.live.get(name).ok_or_else(|| Self::missing("sync", name))?;
-        let file = self.files.get_mut(&id).expect("live entry has a file");
-        file.before_truncate = None;
-        file.synced = file.written.len();
-        assert_eq!(
-            file.durable().len(),
-            file.written().len(),
-            "after a sync every written byte is durable"
-        );
+        self.sync_file(FileHandle(id));
+        Ok(())
+    }
+
+    fn append_synced(&mut self, name: &str, data: &[u8]) -> Result<(), IoError> {
+        let file = self.append_file(name, data)?;
+        self.sync_file(file);
         Ok(())
     }
 
@@ -327,6 +351,33 @@ mod tests {
         disk.sync("f").unwrap();
         assert!(!disk.has_unsynced());
         assert_eq!(disk.crash_image()["f"], b"abcdef");
+    }
+
+    #[test]
+    fn an_append_synced_is_an_append_and_a_sync() {
+        let mut one = MemDisk::new();
+        let mut two = MemDisk::new();
+        for disk in [&mut one, &mut two] {
+            disk.create("f").unwrap();
+            disk.create("g").unwrap();
+            disk.sync_dir().unwrap();
+            disk.append("f", b"unsynced").unwrap();
+        }
+        one.append_synced("g", b"abc").unwrap();
+        two.append("g", b"abc").unwrap();
+        two.sync("g").unwrap();
+        assert_eq!(one, two);
+        assert_eq!(one.crash_image()["g"], b"abc");
+        assert_eq!(one.crash_image()["f"], b"", "only the named file is synced");
+        assert!(
+            one.append_synced("h", b"x").is_err(),
+            "a missing file is an error"
+        );
+        assert_eq!(one, two, "and changes nothing");
+        let handle = one.append_file("f", b"!").unwrap();
+        assert_eq!(one.crash_image()["f"], b"");
+        one.sync_file(handle);
+        assert_eq!(one.crash_image()["f"], b"unsynced!");
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod fs;
 mod mem;
 
 pub use fs::DirStorage;
-pub use mem::{MemDisk, MemFile};
+pub use mem::{FileHandle, MemDisk, MemFile};
 
 use std::sync::Arc;
 
@@ -37,6 +37,13 @@ pub trait Storage {
     fn append(&mut self, name: &str, data: &[u8]) -> Result<(), IoError>;
     /// Makes a file's content durable (fsync).
     fn sync(&mut self, name: &str) -> Result<(), IoError>;
+    /// `append` and then, if it succeeded, `sync`: what a commit does
+    /// under `SyncPolicy::EveryCommit`. A storage that finds a file by its
+    /// name can find it once for both.
+    fn append_synced(&mut self, name: &str, data: &[u8]) -> Result<(), IoError> {
+        self.append(name, data)?;
+        self.sync(name)
+    }
     /// Renames a file, replacing any file with the new name.
     fn rename(&mut self, from: &str, to: &str) -> Result<(), IoError>;
     /// Removes a file; removing a missing file is not an error.
