@@ -394,6 +394,7 @@ impl<S: Storage> Core<S> {
             "a checkpoint holds only acknowledged commits"
         );
         let next = self.generation + 1;
+        self.mvcc.compact_order();
         crate::checkpoint::write(
             &mut self.storage,
             self.generation,

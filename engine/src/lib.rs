@@ -35,6 +35,7 @@ mod error;
 pub mod files;
 mod key_filter;
 mod key_map;
+mod key_order;
 mod limits;
 mod mutant;
 mod mvcc;

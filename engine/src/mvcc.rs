@@ -28,9 +28,7 @@
 //! pruned when it holds obsolete ones), so whether an obsolete version was
 //! dropped yet never tells two states apart.
 
-use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
-use std::ops::Bound;
 
 use hashbrown::hash_map::RawEntryMut;
 use rustc_hash::FxBuildHasher;
@@ -39,6 +37,7 @@ use smallvec::SmallVec;
 use crate::commit_log::Summary;
 use crate::key_filter::KeyFilter;
 use crate::key_map::KeyMap;
+use crate::key_order::KeyOrder;
 use crate::mutant::Mutant;
 use crate::prefetch::prefetch_value;
 use crate::range::KeyRange;
@@ -183,7 +182,7 @@ pub struct KeyHash(u64);
 #[derive(Debug, Clone, Default)]
 pub struct Mvcc {
     keys: FxHashMap<Bytes, Chain>,
-    order: BTreeSet<Bytes>,
+    order: KeyOrder,
     /// The highest horizon at which a key was dropped entirely (its newest
     /// version was a delete): below it, a key with no version may have had
     /// one that was reclaimed.
@@ -213,7 +212,7 @@ impl Eq for Mvcc {}
 
 impl Hash for Mvcc {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        for key in &self.order {
+        for key in self.order.iter() {
             key.hash(state);
             self.keys[key].live(self.horizon).hash(state);
         }
@@ -323,18 +322,11 @@ impl Mvcc {
         if snapshot < self.dropped_below {
             return None;
         }
-        let upper = match range.end() {
-            Some(end) => Bound::Excluded(end),
-            None => Bound::Unbounded,
-        };
         let mut out = Vec::new();
         if range.is_empty() {
             return Some(out);
         }
-        for key in self
-            .order
-            .range::<[u8], _>((Bound::Included(range.start()), upper))
-        {
+        for key in self.order.range(range.start(), range.end()) {
             if out.len() >= limit {
                 break;
             }
@@ -459,12 +451,26 @@ impl Mvcc {
     /// probed once per key, and only another key's entry (a hash match in
     /// the first slot probed) sends the read to look the key up. It is a
     /// loop that calls `f` rather than an iterator, which kept the ring in
-    /// a queue and cost about a tenth more instructions per key.
-    pub fn for_each_latest<'a>(&'a self, mut f: impl FnMut(&'a Bytes, u64, &'a Bytes)) {
+    /// a queue and cost about a tenth more instructions per key. The keys
+    /// are walked as a slice when they are all in the order's vector (see
+    /// `key_order`), as they are after a recovery or a checkpoint.
+    pub fn for_each_latest<'a>(&'a self, f: impl FnMut(&'a Bytes, u64, &'a Bytes)) {
+        match self.order.as_slice() {
+            Some(keys) => self.for_each_latest_of(keys.iter(), f),
+            None => self.for_each_latest_of(self.order.iter(), f),
+        }
+    }
+
+    /// `for_each_latest` of `keys`, every key of the order, in order.
+    #[inline]
+    fn for_each_latest_of<'a>(
+        &'a self,
+        mut keys: impl Iterator<Item = &'a Bytes>,
+        mut f: impl FnMut(&'a Bytes, u64, &'a Bytes),
+    ) {
         const LOOKAHEAD: usize = 8;
         type Due<'a> = Option<(&'a Bytes, KeyHash, Option<(&'a Bytes, &'a Chain)>)>;
         let mut ring: [Due<'a>; LOOKAHEAD] = [None; LOOKAHEAD];
-        let mut keys = self.order.iter();
         for i in 0.. {
             let slot = &mut ring[i % LOOKAHEAD];
             let due = slot.take();
@@ -494,6 +500,12 @@ impl Mvcc {
                 f(key, *seq, value);
             }
         }
+    }
+
+    /// Puts every key of the order back in one sorted vector (see
+    /// `key_order`); a checkpoint does, before it walks them.
+    pub fn compact_order(&mut self) {
+        self.order.compact();
     }
 
     /// A loader of a checkpoint's entries into this state, which must be
@@ -616,7 +628,7 @@ impl Loader<'_> {
         let mvcc = &mut *self.mvcc;
         let staged = &mut self.staged;
         // Already sorted, so collecting is a single bulk load.
-        mvcc.order = staged.iter().map(|(_, key, _, _)| key.clone()).collect();
+        mvcc.order = KeyOrder::from_sorted(staged.iter().map(|(_, key, _, _)| key.clone()).collect());
         mvcc.keys.reserve(staged.len());
         // The slot a hash starts probing at is its low bits under the
         // table's mask, which hashbrown sizes for a load of at most 7/8. If
