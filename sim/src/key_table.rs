@@ -42,6 +42,15 @@ impl KeyTable {
         n
     }
 
+    /// The number of `account(i)` for an index `i` below 2^31 (an account
+    /// a micro-op keeps by index): `account_number` with nothing to add to
+    /// the table.
+    #[inline]
+    pub fn indexed_account(i: u32) -> u32 {
+        assert!(i < ACCOUNT, "an account kept by index is below 2^31");
+        ACCOUNT | i
+    }
+
     /// The number of `account(i)`, without parsing it: what `number`
     /// gives for that key.
     #[inline]

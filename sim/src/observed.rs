@@ -224,6 +224,23 @@ impl Observed {
         &self.accesses
     }
 
+    /// Whether every micro-op is a simple one on an account kept by its
+    /// index (no key kept aside and no other micro-op), as a transfer's
+    /// are: the recorder then numbers keys with no test per micro-op.
+    #[inline]
+    pub fn all_accounts(&self) -> bool {
+        let plain = self.keys.is_empty() && self.others.is_empty();
+        debug_assert!(
+            !plain
+                || self
+                    .accesses
+                    .iter()
+                    .all(|a| a.kind != Kind::Other && a.account < ACCOUNTS_BY_INDEX),
+            "with no key aside and no other micro-op, every micro-op names an account by index"
+        );
+        plain
+    }
+
     /// The key kept for `a`: `None` when `account` names it (or `a` is of
     /// `Kind::Other`).
     pub fn stored_key(&self, a: &Access) -> Option<&Key> {

@@ -151,24 +151,36 @@ impl Recorder {
         // Extended from an iterator of known length, so the micro-ops are
         // written without a capacity check each.
         let (keys, others, wide) = (&mut self.keys, &mut self.others, &mut self.wide);
-        self.mops.extend(observed.accesses().iter().map(|a| match a.kind {
-            Kind::Other => {
-                let at = u32::try_from(others.len()).expect("micro-ops fit u32");
-                others.push(observed.other_at(a).clone());
-                Mop::other(at)
-            }
-            kind => {
-                let key = match a.account {
-                    UNKNOWN_ACCOUNT => keys.number(
-                        observed
-                            .stored_key(a)
-                            .expect("a micro-op on no account keeps its key"),
-                    ),
-                    i => keys.account_number(i),
-                };
-                Mop::simple(key, kind, a.value, a.version, wide)
-            }
-        }));
+        if observed.all_accounts() {
+            self.mops.extend(observed.accesses().iter().map(|a| {
+                Mop::simple(
+                    KeyTable::indexed_account(a.account),
+                    a.kind,
+                    a.value,
+                    a.version,
+                    wide,
+                )
+            }));
+        } else {
+            self.mops.extend(observed.accesses().iter().map(|a| match a.kind {
+                Kind::Other => {
+                    let at = u32::try_from(others.len()).expect("micro-ops fit u32");
+                    others.push(observed.other_at(a).clone());
+                    Mop::other(at)
+                }
+                kind => {
+                    let key = match a.account {
+                        UNKNOWN_ACCOUNT => keys.number(
+                            observed
+                                .stored_key(a)
+                                .expect("a micro-op on no account keeps its key"),
+                        ),
+                        i => keys.account_number(i),
+                    };
+                    Mop::simple(key, kind, a.value, a.version, wide)
+                }
+            }));
+        }
         assert!(commit_seq != Some(NONE), "a commit's sequence number is one");
         let outcome = match *completion {
             Completion::Ok { .. } => Outcome::Ok,
@@ -494,6 +506,42 @@ mod tests {
             (fail.op_type, fail.error.as_deref()),
             (OpType::Fail, Some("conflict"))
         );
+    }
+
+    /// A transaction whose micro-ops all name accounts by index (as a
+    /// transfer's do) is recorded without numbering keys one by one, and
+    /// comes back exactly as observed, values and versions too wide for a
+    /// packed micro-op included.
+    #[test]
+    fn a_transaction_on_accounts_only_comes_back_as_observed() {
+        let mut rec = Recorder::new(true);
+        let mut trace = Trace::default();
+        let mut observed = Observed::default();
+        observed.read_account(3, Some(10), Version::Seq(2));
+        observed.read_account(9_999, None, Version::Absent);
+        observed.read(Key::from("acct/42"), Some(i64::MAX), Version::Seq(u64::MAX - 2));
+        observed.write_account(3, -5);
+        observed.write_account(9_999, i64::MIN);
+        observed.read_account(3, Some(-5), Version::Own);
+        assert!(observed.all_accounts());
+        let (mops, versions): (Vec<MicroOp>, Vec<Version>) = observed.micro_ops().unzip();
+        let invoke = rec.invoke(1, 7);
+        let done = rec.complete(
+            invoke,
+            1,
+            8,
+            &observed,
+            Some(2),
+            &Completion::Ok { commit_seq: Some(3) },
+            &mut trace,
+        );
+        let h = rec.history();
+        let ok = &h.ops[done as usize];
+        assert_eq!(ok.value, OpValue::Txn(mops));
+        assert_eq!(ok.versions, Some(versions));
+        let mut with_key = observed.clone();
+        with_key.read(Key::from("counter"), Some(1), Version::Seq(1));
+        assert!(!with_key.all_accounts(), "a key kept aside");
     }
 
     /// Outcomes come back with their reasons and commit numbers, and each
