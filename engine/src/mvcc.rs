@@ -542,9 +542,12 @@ impl Mvcc {
                 );
                 match value {
                     Some(value) => {
+                        // A recovered key holds one version, which the new
+                        // one replaces (a checkpoint or an earlier replayed
+                        // write put it there, each as its only version).
                         let chain = entry.into_mut();
-                        chain.versions.clear();
-                        chain.versions.push((seq, Some(value)));
+                        assert_eq!(chain.versions.len(), 1, "a recovered key holds one version");
+                        chain.versions[0] = (seq, Some(value));
                     }
                     None => {
                         entry.remove();
