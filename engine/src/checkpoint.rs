@@ -165,7 +165,7 @@ pub fn write<S: Storage>(
     let bytes = encode(mvcc, seq);
     let tmp = files::snapshot_tmp(next);
     storage.create(&tmp)?;
-    storage.append(&tmp, &bytes)?;
+    storage.append_owned(&tmp, bytes)?;
     storage.sync(&tmp)?;
     storage.rename(&tmp, &files::snapshot(next))?;
     storage.sync_dir()?;

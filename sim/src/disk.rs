@@ -136,8 +136,12 @@ impl SimDisk {
 
     /// Builds the image a crash would leave now, drawing how unsynced data
     /// fares from the disk stream, and flipping a durable bit if `flip`.
+    ///
+    /// The disk is used up: each file's bytes become what survives of it,
+    /// cut, torn or kept in place, so a crash copies no file (a store's
+    /// log and checkpoint are a megabyte or more, and it crashes often).
     pub fn crash_image(
-        &self,
+        self,
         d: &mut Decisions,
         sector_size: usize,
         flip: bool,
@@ -147,16 +151,11 @@ impl SimDisk {
             ..CrashEffects::default()
         };
         let live_dir = d.choose(Stream::Disk, 2) == 1;
-        let entries: Vec<(&str, &MemFile)> = if live_dir {
-            self.disk.files().collect()
-        } else {
-            self.disk.durable_entries().collect()
-        };
         let mut image = BTreeMap::new();
-        for (name, file) in entries {
+        for (name, file) in self.disk.into_entries(live_dir) {
             let (bytes, torn) = survive(file, d, sector_size);
             effects.torn |= torn;
-            image.insert(name.to_owned(), bytes);
+            image.insert(name, bytes);
         }
         if flip {
             effects.flipped = flip_protected_bit(&mut image, d);
@@ -165,48 +164,42 @@ impl SimDisk {
     }
 }
 
-/// What survives of one file.
-fn survive(file: &MemFile, d: &mut Decisions, sector_size: usize) -> (Vec<u8>, bool) {
-    let durable = file.durable();
-    if !file.written().starts_with(durable) {
+/// What survives of one file, made from its own bytes: their durable
+/// prefix stays where it is, and the unsynced rest is kept, cut or torn
+/// after it. The buffer keeps the room the file had grown into, so the
+/// restarted store appends to its log without copying it again.
+fn survive(file: MemFile, d: &mut Decisions, sector_size: usize) -> (Vec<u8>, bool) {
+    if !file.durable_is_prefix() {
         // The file was rewritten since its last sync: old or new content.
         let bytes = if d.choose(Stream::Disk, 2) == 0 {
-            durable
+            file.into_durable()
         } else {
-            file.written()
+            file.into_written()
         };
-        return (with_room(bytes, file), false);
+        return (bytes, false);
     }
-    let unsynced = &file.written()[durable.len()..];
-    if unsynced.is_empty() {
-        return (with_room(durable, file), false);
+    let durable = file.durable().len();
+    let mut bytes = file.into_written();
+    let unsynced = bytes.len() - durable;
+    if unsynced == 0 {
+        return (bytes, false);
     }
-    let mut out = with_room(durable, file);
     match d.choose(Stream::Disk, 4) {
-        0 => (out, false),
-        1 => {
-            out.extend_from_slice(unsynced);
-            (out, false)
+        0 => {
+            bytes.truncate(durable);
+            (bytes, false)
         }
+        1 => (bytes, false),
         2 => {
-            let keep = d.choose(Stream::Disk, unsynced.len() as u64 + 1) as usize;
-            out.extend_from_slice(&unsynced[..keep]);
-            (out, keep < unsynced.len())
+            let keep = d.choose(Stream::Disk, unsynced as u64 + 1) as usize;
+            bytes.truncate(durable + keep);
+            (bytes, keep < unsynced)
         }
-        _ => (tear(durable.len(), unsynced, d, sector_size, out), true),
+        _ => {
+            let unsynced = bytes.split_off(durable);
+            (tear(durable, &unsynced, d, sector_size, bytes), true)
+        }
     }
-}
-
-/// A copy of `bytes` (what survives of `file`) with room for the file to
-/// grow as far as it had grown before the crash. The restarted store goes on
-/// appending to its WAL, and a copy of exactly its length would be copied
-/// whole again at every doubling up to the next checkpoint. Room not yet
-/// written is address space, not memory, and is not content (a file's
-/// equality and hash are its bytes).
-fn with_room(bytes: &[u8], file: &MemFile) -> Vec<u8> {
-    let mut out = Vec::with_capacity(file.written().len().max(bytes.len()) * 2);
-    out.extend_from_slice(bytes);
-    out
 }
 
 /// Tears unsynced bytes sector by sector: each sector (aligned to file
@@ -314,6 +307,11 @@ impl Storage for SimDisk {
         self.disk.append(name, data)
     }
 
+    fn append_owned(&mut self, name: &str, data: Vec<u8>) -> Result<(), IoError> {
+        self.step("append", name)?;
+        self.disk.append_owned(name, data)
+    }
+
     fn sync(&mut self, name: &str) -> Result<(), IoError> {
         self.step("sync", name)?;
         self.fail_armed_sync(name)?;
@@ -368,7 +366,7 @@ mod tests {
         let mut seen_lengths = std::collections::BTreeSet::new();
         for seed in 0..200 {
             let mut d = Decisions::seeded(seed, false);
-            let (image, effects) = disk.crash_image(&mut d, 64, false);
+            let (image, effects) = disk.clone().crash_image(&mut d, 64, false);
             let f = &image["f"];
             assert!(f.len() >= 100 && f.len() <= 400);
             assert_eq!(&f[..100], &[7; 100][..], "a tear never touches durable bytes");

@@ -65,6 +65,47 @@ impl MemFile {
             None => &self.written[..self.synced],
         }
     }
+
+    /// Whether the durable bytes begin the written ones, as they always
+    /// do unless the file was truncated and written again since its last
+    /// sync. Known without comparing bytes when the durable content is the
+    /// written bytes' own prefix (a log's megabyte is not read through).
+    pub fn durable_is_prefix(&self) -> bool {
+        match &self.before_truncate {
+            None => true,
+            Some(old) => self.written.starts_with(old),
+        }
+    }
+
+    /// Whether every written byte is durable (compared byte by byte only
+    /// for a file truncated since its last sync).
+    pub fn is_synced(&self) -> bool {
+        match &self.before_truncate {
+            None => self.synced == self.written.len(),
+            Some(old) => old[..] == self.written[..],
+        }
+    }
+
+    /// The written bytes, taken rather than copied when no other value
+    /// shares them.
+    pub fn into_written(self) -> Vec<u8> {
+        Arc::try_unwrap(self.written).unwrap_or_else(|shared| shared.to_vec())
+    }
+
+    /// The durable bytes, taken rather than copied when no other value
+    /// shares them.
+    pub fn into_durable(self) -> Vec<u8> {
+        match self.before_truncate {
+            Some(old) => Arc::try_unwrap(old).unwrap_or_else(|shared| shared.to_vec()),
+            None => {
+                let synced = self.synced;
+                let mut bytes =
+                    Arc::try_unwrap(self.written).unwrap_or_else(|shared| shared[..synced].to_vec());
+                bytes.truncate(synced);
+                bytes
+            }
+        }
+    }
 }
 
 impl PartialEq for MemFile {
@@ -181,11 +222,24 @@ impl MemDisk {
 
     /// Whether any live file has bytes (or any entry) not yet durable.
     pub fn has_unsynced(&self) -> bool {
-        self.live != self.durable_dir
-            || self.live.values().any(|id| {
-                let f = &self.files[id];
-                f.durable() != f.written()
+        self.live != self.durable_dir || self.live.values().any(|id| !self.files[id].is_synced())
+    }
+
+    /// The entries of the live directory (`live`) or of the durable one,
+    /// by name, each with its file, taken out of the disk: what a crash
+    /// image is built from, with no file's bytes copied.
+    pub fn into_entries(mut self, live: bool) -> Vec<(String, MemFile)> {
+        let dir = std::mem::take(if live {
+            &mut self.live
+        } else {
+            &mut self.durable_dir
+        });
+        dir.into_iter()
+            .map(|(name, id)| {
+                let file = self.files.remove(&id).expect("a directory entry names a file");
+                (name, file)
             })
+            .collect()
     }
 
     fn missing(op: &str, name: &str) -> IoError {
@@ -292,6 +346,19 @@ impl Storage for MemDisk {
         self.append_file(name, data).map(drop)
     }
 
+    /// An empty file takes the bytes as they are, with no copy; a file
+    /// with content appends them.
+    fn append_owned(&mut self, name: &str, data: Vec<u8>) -> Result<(), IoError> {
+        let id = *self.live.get(name).ok_or_else(|| Self::missing("append", name))?;
+        let file = self.files.get_mut(&id).expect("live entry has a file");
+        if !file.written.is_empty() {
+            return self.append(name, &data);
+        }
+        assert_eq!(file.synced, 0, "no written byte of an empty file is durable");
+        file.written = Arc::new(data);
+        Ok(())
+    }
+
     fn sync(&mut self, name: &str) -> Result<(), IoError> {
         let id = *self.live.get(name).ok_or_else(|| Self::missing("sync", name))?;
         self.sync_file(FileHandle(id));
@@ -378,6 +445,79 @@ mod tests {
         assert_eq!(one.crash_image()["f"], b"");
         one.sync_file(handle);
         assert_eq!(one.crash_image()["f"], b"unsynced!");
+    }
+
+    #[test]
+    fn an_append_owned_is_an_append() {
+        let mut one = MemDisk::new();
+        let mut two = MemDisk::new();
+        for disk in [&mut one, &mut two] {
+            disk.create("empty").unwrap();
+            disk.create("full").unwrap();
+            disk.sync_dir().unwrap();
+            disk.append("full", b"abc").unwrap();
+            disk.sync("full").unwrap();
+        }
+        one.append_owned("empty", b"taken".to_vec()).unwrap();
+        one.append_owned("full", b"def".to_vec()).unwrap();
+        two.append("empty", b"taken").unwrap();
+        two.append("full", b"def").unwrap();
+        assert_eq!(one, two);
+        assert_eq!(one.crash_image()["empty"], b"", "appended, not yet durable");
+        assert_eq!(one.crash_image()["full"], b"abc");
+        assert!(one.append_owned("missing", vec![1]).is_err());
+        // A file truncated since its last sync keeps its old durable
+        // content apart, and takes the new bytes the same way.
+        one.create("full").unwrap();
+        one.append_owned("full", b"new".to_vec()).unwrap();
+        assert_eq!(one.read("full").unwrap().unwrap()[..], b"new"[..]);
+        assert_eq!(one.crash_image()["full"], b"abc", "the content at the last sync");
+    }
+
+    /// A disk's entries come out with their files, by name, from the live
+    /// or the durable directory; a file's written and durable bytes come
+    /// out as they read (here copied, as the clones share them).
+    #[test]
+    fn entries_and_their_bytes_come_out_as_they_read() {
+        let mut disk = MemDisk::new();
+        disk.create("a").unwrap();
+        disk.create("b").unwrap();
+        disk.sync_dir().unwrap();
+        disk.append("a", b"durable").unwrap();
+        disk.sync("a").unwrap();
+        disk.append("a", b"+more").unwrap();
+        disk.append("b", b"old").unwrap();
+        disk.sync("b").unwrap();
+        disk.create("b").unwrap();
+        disk.append("b", b"new").unwrap();
+        disk.create("c").unwrap();
+        let files: Vec<(String, MemFile)> = disk.files().map(|(n, f)| (n.to_owned(), f.clone())).collect();
+        let a = &files[0].1;
+        assert!(a.durable_is_prefix() && !a.is_synced());
+        let b = &files[1].1;
+        assert!(
+            !b.durable_is_prefix() && !b.is_synced(),
+            "rewritten since its sync"
+        );
+        assert!(files[2].1.is_synced(), "an empty file has nothing unsynced");
+        for (_, file) in &files {
+            assert_eq!(file.clone().into_written(), file.written(), "shared, copied");
+            assert_eq!(file.clone().into_durable(), file.durable());
+        }
+        let durable: Vec<String> = disk
+            .clone()
+            .into_entries(false)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(durable, ["a", "b"], "c was never made durable");
+        let live = disk.into_entries(true);
+        assert_eq!(live.len(), 3);
+        for ((name, file), (expected_name, expected)) in live.into_iter().zip(&files) {
+            assert_eq!(&name, expected_name);
+            assert_eq!(file.clone().into_durable(), expected.durable());
+            assert_eq!(file.into_written(), expected.written());
+        }
     }
 
     #[test]

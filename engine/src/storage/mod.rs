@@ -37,6 +37,13 @@ pub trait Storage {
     fn append(&mut self, name: &str, data: &[u8]) -> Result<(), IoError>;
     /// Makes a file's content durable (fsync).
     fn sync(&mut self, name: &str) -> Result<(), IoError>;
+    /// `append`, handing the bytes over: a storage that keeps files in
+    /// memory can take them as an empty file's content rather than copy
+    /// them (a checkpoint writes its whole file so, a buffer it would drop
+    /// right after).
+    fn append_owned(&mut self, name: &str, data: Vec<u8>) -> Result<(), IoError> {
+        self.append(name, &data)
+    }
     /// `append` and then, if it succeeded, `sync`: what a commit does
     /// under `SyncPolicy::EveryCommit`. A storage that finds a file by its
     /// name can find it once for both.

@@ -149,7 +149,10 @@ fn tail_choices(tail: &Tail<'_>, outcome: Outcome, out: &mut Vec<u64>) {
 pub fn recover(disk: &SimDisk, outcome: Outcome, options: &Options) -> engine::Result<Core<SimDisk>> {
     let choices = disk_choices(disk, outcome);
     let mut d = Decisions::forced(choices.iter().map(|&v| Choice(Stream::Disk, v)).collect());
-    let (image, _) = disk.crash_image(&mut d, 1, false);
+    // The state keeps its disk (other outcomes crash it too), so the image
+    // is built from a clone of it, whose files share their bytes with the
+    // state's and so are copied into the image.
+    let (image, _) = disk.clone().crash_image(&mut d, 1, false);
     assert!(
         d.log().len() == choices.len() && d.mismatches() == 0,
         "the crash image took exactly the outcome's decisions"
