@@ -61,6 +61,6 @@ pub use crate::mutant::{Mutant, UnknownMutant};
 pub use crate::options::{Options, SyncPolicy};
 pub use crate::range::KeyRange;
 pub use crate::recovery::RecoveryReport;
-pub use crate::storage::{DirStorage, FileHandle, MemDisk, MemFile, SendStorage, Storage};
+pub use crate::storage::{DirStorage, MemDisk, MemFile, SendStorage, Storage};
 pub use crate::txn::Txn;
 pub use crate::versionstamp::Versionstamp;

@@ -100,38 +100,17 @@ impl SimDisk {
     }
 
     /// Counts a mutating call, failing it if the process has died or dies
-    /// here. Every commit makes two, so the check is inline and the
-    /// failure, which builds an error message, is not.
+    /// here (see `count_call`).
     #[inline]
     fn step(&mut self, op: &str, name: &str) -> Result<(), IoError> {
-        self.calls += 1;
-        if self.crashed || self.crash_at == Some(self.calls) {
-            return Err(self.die(op, name));
-        }
-        Ok(())
+        count_call(&mut self.calls, self.crash_at, &mut self.crashed, op, name)
     }
 
-    /// Fails this sync with EIO if a failure is armed, disarming it.
+    /// Fails this sync with EIO if a failure is armed, disarming it (see
+    /// the function of the same name).
     #[inline]
     fn fail_armed_sync(&mut self, name: &str) -> Result<(), IoError> {
-        if self.fail_next_sync {
-            self.fail_next_sync = false;
-            self.sync_failures += 1;
-            return Err(IoError::simulated(
-                format!("sync {name}"),
-                std::io::ErrorKind::Other,
-                "EIO",
-            ));
-        }
-        Ok(())
-    }
-
-    /// The process dies (or has died) at call `op` on `name`.
-    #[cold]
-    #[inline(never)]
-    fn die(&mut self, op: &str, name: &str) -> IoError {
-        self.crashed = true;
-        IoError::simulated(format!("{op} {name}"), std::io::ErrorKind::Other, "crashed")
+        fail_armed_sync(&mut self.fail_next_sync, &mut self.sync_failures, name)
     }
 
     /// Builds the image a crash would leave now, drawing how unsynced data
@@ -162,6 +141,47 @@ impl SimDisk {
         }
         (image, effects)
     }
+}
+
+/// Counts a mutating call (`calls`), failing it if the process has died or
+/// dies here (at call `crash_at`). Every commit makes two, so the check is
+/// inline and the failure, which builds an error message, is not.
+#[inline]
+fn count_call(
+    calls: &mut u64,
+    crash_at: Option<u64>,
+    crashed: &mut bool,
+    op: &str,
+    name: &str,
+) -> Result<(), IoError> {
+    *calls += 1;
+    if *crashed || crash_at == Some(*calls) {
+        return Err(die(crashed, op, name));
+    }
+    Ok(())
+}
+
+/// The process dies (or has died) at call `op` on `name`.
+#[cold]
+#[inline(never)]
+fn die(crashed: &mut bool, op: &str, name: &str) -> IoError {
+    *crashed = true;
+    IoError::simulated(format!("{op} {name}"), std::io::ErrorKind::Other, "crashed")
+}
+
+/// Fails a sync of `name` with EIO if a failure is armed, disarming it and
+/// counting it.
+#[inline]
+fn fail_armed_sync(armed: &mut bool, failures: &mut u64, name: &str) -> Result<(), IoError> {
+    if std::mem::take(armed) {
+        *failures += 1;
+        return Err(IoError::simulated(
+            format!("sync {name}"),
+            std::io::ErrorKind::Other,
+            "EIO",
+        ));
+    }
+    Ok(())
 }
 
 /// What survives of one file, made from its own bytes: their durable
@@ -324,9 +344,11 @@ impl Storage for SimDisk {
     fn append_synced(&mut self, name: &str, data: &[u8]) -> Result<(), IoError> {
         self.step("append", name)?;
         let file = self.disk.append_file(name, data)?;
-        self.step("sync", name)?;
-        self.fail_armed_sync(name)?;
-        self.disk.sync_file(file);
+        // The sync's call, as `step` and `fail_armed_sync` count it, on the
+        // fields beside the disk that the file is borrowed from.
+        count_call(&mut self.calls, self.crash_at, &mut self.crashed, "sync", name)?;
+        fail_armed_sync(&mut self.fail_next_sync, &mut self.sync_failures, name)?;
+        file.sync();
         Ok(())
     }
 

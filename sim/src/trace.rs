@@ -33,7 +33,6 @@ pub struct Trace {
     /// How many bytes of `pending` are events (fewer than `CHUNK` between
     /// calls).
     pending_len: usize,
-    events: u64,
 }
 
 impl Default for Trace {
@@ -42,14 +41,13 @@ impl Default for Trace {
             hasher: Xxh3::new(),
             pending: Box::new([0; CHUNK + MAX_EVENT]),
             pending_len: 0,
-            events: 0,
         }
     }
 }
 
 impl std::fmt::Debug for Trace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Trace({} events)", self.events)
+        write!(f, "Trace({})", self.hex())
     }
 }
 
@@ -68,7 +66,6 @@ impl Trace {
             event[8 * (i + 1)..8 * (i + 2)].copy_from_slice(&f.to_le_bytes());
         }
         self.pending_len = at + 8 * (n + 1);
-        self.events += 1;
         if self.pending_len >= CHUNK {
             self.flush();
         }
@@ -79,7 +76,6 @@ impl Trace {
         self.flush();
         self.hasher.update(&(bytes.len() as u64).to_le_bytes());
         self.hasher.update(bytes);
-        self.events += 1;
     }
 
     /// Hashes the gathered bytes.

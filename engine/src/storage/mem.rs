@@ -66,6 +66,18 @@ impl MemFile {
         }
     }
 
+    /// Makes every written byte durable: what `Storage::sync` does to the
+    /// file it names.
+    pub fn sync(&mut self) {
+        self.before_truncate = None;
+        self.synced = self.written.len();
+        assert_eq!(
+            self.durable().len(),
+            self.written().len(),
+            "after a sync every written byte is durable"
+        );
+    }
+
     /// Whether the durable bytes begin the written ones, as they always
     /// do unless the file was truncated and written again since its last
     /// sync. Known without comparing bytes when the durable content is the
@@ -132,12 +144,6 @@ impl std::hash::Hash for MemFile {
 
 /// A file id: renames move ids between names, like inodes.
 type FileId = u64;
-
-/// A file of a `MemDisk`, as `append_file` found it by name: a caller that
-/// appends and then syncs the same file (`SimDisk`, which counts and may
-/// fail each of the two calls on its own) looks its name up once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileHandle(FileId);
 
 /// The in-memory disk.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -250,9 +256,11 @@ impl MemDisk {
         )
     }
 
-    /// Appends `data` to the live file `name` and returns a handle to it,
-    /// with which `sync_file` syncs it without looking its name up again.
-    pub fn append_file(&mut self, name: &str, data: &[u8]) -> Result<FileHandle, IoError> {
+    /// Appends `data` to the live file `name` and returns the file, which
+    /// a caller that appends and then syncs (`SimDisk`, which counts and may
+    /// fail each of the two calls on its own) syncs with `MemFile::sync`
+    /// without looking its name up again.
+    pub fn append_file(&mut self, name: &str, data: &[u8]) -> Result<&mut MemFile, IoError> {
         let id = *self.live.get(name).ok_or_else(|| Self::missing("append", name))?;
         let file = self.files.get_mut(&id).expect("live entry has a file");
         let written = Arc::make_mut(&mut file.written);
@@ -275,20 +283,7 @@ impl MemDisk {
             written.reserve(written.len() * 3);
         }
         written.extend_from_slice(data);
-        Ok(FileHandle(id))
-    }
-
-    /// Makes the file `handle` names durable: `sync` of its name, for a
-    /// handle `append_file` gave since the last change to the directory.
-    pub fn sync_file(&mut self, handle: FileHandle) {
-        let file = self.files.get_mut(&handle.0).expect("a handle names a file");
-        file.before_truncate = None;
-        file.synced = file.written.len();
-        assert_eq!(
-            file.durable().len(),
-            file.written().len(),
-            "after a sync every written byte is durable"
-        );
+        Ok(file)
     }
 
     /// Drops file contents that no name refers to any more, keeping the
@@ -361,13 +356,12 @@ impl Storage for MemDisk {
 
     fn sync(&mut self, name: &str) -> Result<(), IoError> {
         let id = *self.live.get(name).ok_or_else(|| Self::missing("sync", name))?;
-        self.sync_file(FileHandle(id));
+        self.files.get_mut(&id).expect("live entry has a file").sync();
         Ok(())
     }
 
     fn append_synced(&mut self, name: &str, data: &[u8]) -> Result<(), IoError> {
-        let file = self.append_file(name, data)?;
-        self.sync_file(file);
+        self.append_file(name, data)?.sync();
         Ok(())
     }
 
@@ -441,9 +435,9 @@ mod tests {
             "a missing file is an error"
         );
         assert_eq!(one, two, "and changes nothing");
-        let handle = one.append_file("f", b"!").unwrap();
+        one.append_file("f", b"!").unwrap();
         assert_eq!(one.crash_image()["f"], b"");
-        one.sync_file(handle);
+        one.sync("f").unwrap();
         assert_eq!(one.crash_image()["f"], b"unsynced!");
     }
 

@@ -9,7 +9,7 @@ mod fs;
 mod mem;
 
 pub use fs::DirStorage;
-pub use mem::{FileHandle, MemDisk, MemFile};
+pub use mem::{MemDisk, MemFile};
 
 use std::sync::Arc;
 
