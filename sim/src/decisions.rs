@@ -206,12 +206,9 @@ impl Decisions {
     /// nothing. Always inlined, like `choose`: the simulator asks at every
     /// step, and the call cost a third of the draw.
     #[inline(always)]
-    pub fn chance_ppm(&mut self, stream: Stream, ppm: Option<u64>) -> bool {
+    pub fn chance_ppm(&mut self, stream: Stream, ppm: Option<Ppm>) -> bool {
         match ppm {
-            Some(ppm) => {
-                assert!(ppm <= 1_000_000, "a probability is at most a million ppm");
-                self.choose(stream, 1_000_000) >= 1_000_000 - ppm
-            }
+            Some(Ppm(ppm)) => self.choose(stream, 1_000_000) >= 1_000_000 - ppm,
             None => false,
         }
     }
@@ -248,12 +245,23 @@ impl Decisions {
     }
 }
 
+/// A probability in parts per million, at most a million: only `ppm` makes
+/// one, and it checks that once, so a caller that asks at every step
+/// (`chance_ppm`) does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ppm(u64);
+
 /// A probability in parts per million, as `chance` draws it; `None` for
 /// zero, which draws nothing (a probability too small to round to one part
 /// per million still draws, and never fires).
-pub fn ppm(p: f64) -> Option<u64> {
+pub fn ppm(p: f64) -> Option<Ppm> {
     assert!((0.0..=1.0).contains(&p), "a probability is in [0, 1]");
-    (p > 0.0).then(|| (p * 1_000_000.0).round() as u64)
+    let ppm = (p > 0.0).then(|| (p * 1_000_000.0).round() as u64);
+    assert!(
+        ppm.is_none_or(|ppm| ppm <= 1_000_000),
+        "a probability is at most a million ppm"
+    );
+    ppm.map(Ppm)
 }
 
 /// The next forced value for `stream`, adapted to `0..n` (0 once the
