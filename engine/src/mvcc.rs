@@ -230,8 +230,10 @@ impl Mvcc {
     /// Asks the CPU to start loading `key`'s entry, so that a read of it a
     /// little later does not wait for memory. The entry is found by hash
     /// alone: its stored key is not compared, because reading it would be
-    /// the very wait this avoids. A different key whose hash matches in the
-    /// first slot probed gets loaded instead, which costs only the hint.
+    /// the very wait this avoids. It is the first entry along the key's
+    /// probe sequence whose tag (seven bits of the hash) matches; when that
+    /// is another key's, the wrong entry is loaded, which costs only the
+    /// hint.
     #[inline]
     pub fn prefetch(&self, key: &[u8]) {
         self.prefetch_hashed(key);
@@ -244,7 +246,7 @@ impl Mvcc {
     }
 
     /// `prefetch_hashed`, also returning the entry it asked for: `key`'s
-    /// own entry, unless another key's hash matched first (see `prefetch`),
+    /// own entry, unless another key's tag matched first (see `prefetch`),
     /// which a reader tells by comparing the stored key once it has loaded.
     #[inline]
     fn prefetch_candidate(&self, key: &[u8]) -> (KeyHash, Option<(&Bytes, &Chain)>) {
@@ -448,12 +450,14 @@ impl Mvcc {
     /// before it is read, and the waits for memory overlap rather than add
     /// up. The key waits in a small ring with the entry its request found
     /// by hash, which is nearly always the key's own: then the table is
-    /// probed once per key, and only another key's entry (a hash match in
-    /// the first slot probed) sends the read to look the key up. It is a
+    /// probed once per key, and only another key's entry (a tag matching
+    /// earlier along the probe sequence) sends the read to look the key
+    /// up. It is a
     /// loop that calls `f` rather than an iterator, which kept the ring in
     /// a queue and cost about a tenth more instructions per key. The keys
     /// are walked as a slice when they are all in the order's vector (see
-    /// `key_order`), as they are after a recovery or a checkpoint.
+    /// `key_order`): always for a checkpoint, which compacts the order
+    /// first.
     pub fn for_each_latest<'a>(&'a self, f: impl FnMut(&'a Bytes, u64, &'a Bytes)) {
         match self.order.as_slice() {
             Some(keys) => self.for_each_latest_of(keys.iter(), f),

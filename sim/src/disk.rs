@@ -187,7 +187,10 @@ fn fail_armed_sync(armed: &mut bool, failures: &mut u64, name: &str) -> Result<(
 /// What survives of one file, made from its own bytes: their durable
 /// prefix stays where it is, and the unsynced rest is kept, cut or torn
 /// after it. The buffer keeps the room the file had grown into, so the
-/// restarted store appends to its log without copying it again.
+/// restarted store appends to its log without copying it again, unless
+/// the bytes were shared (a model checker's clone: they are copied), torn
+/// (the unsynced tail is copied out to tear) or rolled back to the content
+/// before a truncation (kept apart, of its own size).
 fn survive(file: MemFile, d: &mut Decisions, sector_size: usize) -> (Vec<u8>, bool) {
     if !file.durable_is_prefix() {
         // The file was rewritten since its last sync: old or new content.

@@ -79,9 +79,10 @@ impl MemFile {
     }
 
     /// Whether the durable bytes begin the written ones, as they always
-    /// do unless the file was truncated and written again since its last
-    /// sync. Known without comparing bytes when the durable content is the
-    /// written bytes' own prefix (a log's megabyte is not read through).
+    /// do unless the file was truncated since its last sync (and not
+    /// written back to begin with its old content). Known without comparing
+    /// bytes when the durable content is the written bytes' own prefix (a
+    /// log's megabyte is not read through).
     pub fn durable_is_prefix(&self) -> bool {
         match &self.before_truncate {
             None => true,
