@@ -31,6 +31,18 @@ impl DirStorage {
         assert!(!name.contains('/') && !name.contains('\\'), "file names are flat");
         self.dir.join(name)
     }
+
+    /// Opens `name` for appending and writes `data` at its end; returns the
+    /// handle, through which a caller that syncs next syncs it.
+    fn append_to(&self, name: &str, data: &[u8]) -> Result<File, IoError> {
+        let op = || format!("append {name}");
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(self.path_of(name))
+            .map_err(|e| IoError::new(op(), &e))?;
+        file.write_all(data).map_err(|e| IoError::new(op(), &e))?;
+        Ok(file)
+    }
 }
 
 impl Storage for DirStorage {
@@ -65,12 +77,7 @@ impl Storage for DirStorage {
     }
 
     fn append(&mut self, name: &str, data: &[u8]) -> Result<(), IoError> {
-        let op = || format!("append {name}");
-        let mut file = OpenOptions::new()
-            .append(true)
-            .open(self.path_of(name))
-            .map_err(|e| IoError::new(op(), &e))?;
-        file.write_all(data).map_err(|e| IoError::new(op(), &e))
+        self.append_to(name, data).map(drop)
     }
 
     fn sync(&mut self, name: &str) -> Result<(), IoError> {
@@ -82,13 +89,8 @@ impl Storage for DirStorage {
     /// One open for both: the file is synced through the handle it was
     /// appended through.
     fn append_synced(&mut self, name: &str, data: &[u8]) -> Result<(), IoError> {
-        let op = || format!("append {name}");
-        let mut file = OpenOptions::new()
-            .append(true)
-            .open(self.path_of(name))
-            .map_err(|e| IoError::new(op(), &e))?;
-        file.write_all(data).map_err(|e| IoError::new(op(), &e))?;
-        file.sync_all()
+        self.append_to(name, data)?
+            .sync_all()
             .map_err(|e| IoError::new(format!("sync {name}"), &e))
     }
 
