@@ -193,10 +193,10 @@ impl CommitLog {
     ///
     /// The summaries newer than the snapshot are the ring's last ones, so
     /// they are walked from the newest back to the first at or below the
-    /// snapshot, with no search for where they start. A conflict found is
-    /// kept and the walk goes on, so the one reported is the oldest
-    /// conflicting commit's first conflicting key, as a walk from the
-    /// oldest would report.
+    /// snapshot, with no search for where they start. Most share no key
+    /// with the read set and are passed over by their filters alone; only
+    /// when one may share a key are the keys compared (`find_conflict`),
+    /// out of line, so this walk keeps none of that comparison's state.
     #[inline(never)]
     fn validate_newer(&self, txn: &Txn, mutant: Option<Mutant>) -> Result<()> {
         // A listed range conflicts with keys the transaction never read,
@@ -212,6 +212,24 @@ impl CommitLog {
         } else {
             KeyFilter::ALL
         };
+        let passed_over = self
+            .ring
+            .iter()
+            .rev()
+            .take_while(|summary| summary.seq > txn.snapshot)
+            .all(|summary| !summary.filter.may_meet(reads));
+        if passed_over {
+            return Ok(());
+        }
+        self.find_conflict(txn, reads, mutant)
+    }
+
+    /// The walk of `validate_newer` that compares keys. A conflict found is
+    /// kept and the walk goes on, so the one reported is the oldest
+    /// conflicting commit's first conflicting key, as a walk from the
+    /// oldest would report.
+    #[inline(never)]
+    fn find_conflict(&self, txn: &Txn, reads: KeyFilter, mutant: Option<Mutant>) -> Result<()> {
         let mut oldest_conflict = None;
         for summary in self.ring.iter().rev() {
             if summary.seq <= txn.snapshot {
