@@ -28,7 +28,7 @@
 //! pruned when it holds obsolete ones), so whether an obsolete version was
 //! dropped yet never tells two states apart.
 
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use hashbrown::hash_map::RawEntryMut;
 use rustc_hash::FxBuildHasher;
@@ -162,9 +162,13 @@ type FxHashMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
 /// A key's hash in the version table (the same for its bytes as a slice
 /// and as stored `Bytes`, which hash as their slice). The commit log's key
 /// filters are made from it too (see `key_filter`).
-#[inline]
+///
+/// Always inlined: a transfer hashes its keys several times on its way to
+/// the commit, and whether the compiler inlined this into the simulator's
+/// step depended on how large the step had grown.
+#[inline(always)]
 pub(crate) fn key_hash(key: &[u8]) -> u64 {
-    std::hash::BuildHasher::hash_one(&FxBuildHasher, key)
+    FxBuildHasher.hash_one(key)
 }
 
 /// A key's hash in the version table, computed once for a prefetch and
@@ -248,7 +252,8 @@ impl Mvcc {
     /// `prefetch_hashed`, also returning the entry it asked for: `key`'s
     /// own entry, unless another key's tag matched first (see `prefetch`),
     /// which a reader tells by comparing the stored key once it has loaded.
-    #[inline]
+    /// Always inlined: a checkpoint asks it for every key.
+    #[inline(always)]
     fn prefetch_candidate(&self, key: &[u8]) -> (KeyHash, Option<(&Bytes, &Chain)>) {
         let hash = key_hash(key);
         let candidate = self.keys.raw_entry().from_hash(hash, |_| true);
@@ -292,7 +297,9 @@ impl Mvcc {
 
     #[inline]
     fn read_chain<'a>(&self, chain: &'a Chain, snapshot: u64) -> Lookup<'a> {
-        let at = chain.versions.partition_point(|(seq, _)| *seq <= snapshot);
+        // Read as a slice: the vector's own indexing was not always inlined.
+        let versions = chain.versions.as_slice();
+        let at = versions.partition_point(|(seq, _)| *seq <= snapshot);
         // A snapshot >= H needs no obsolete version, so only an older one
         // looks for where the live versions start.
         let from = if snapshot < self.horizon {
@@ -300,11 +307,7 @@ impl Mvcc {
         } else {
             0
         };
-        match at
-            .checked_sub(1)
-            .filter(|&i| i >= from)
-            .map(|i| &chain.versions[i])
-        {
+        match at.checked_sub(1).filter(|&i| i >= from).map(|i| &versions[i]) {
             Some((seq, Some(value))) => Lookup::Found(*seq, value),
             Some((_, None)) => Lookup::Absent,
             None if chain.pruned || from > 0 || snapshot < self.dropped_below => Lookup::Reclaimed,
