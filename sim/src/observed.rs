@@ -209,6 +209,14 @@ impl Observed {
         });
     }
 
+    /// Forgets every access, keeping the room the lists grew into.
+    #[inline(always)]
+    pub fn clear(&mut self) {
+        self.accesses.clear();
+        self.keys.clear();
+        self.others.clear();
+    }
+
     /// How many micro-ops.
     pub fn len(&self) -> usize {
         self.accesses.len()

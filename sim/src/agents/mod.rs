@@ -246,6 +246,36 @@ impl Running {
         }
     }
 
+    /// Makes this finished transaction a new one, as `new` would build it,
+    /// keeping the room its lists grew into. Always inlined, like `new`:
+    /// the simulator starts every transaction with it.
+    #[inline(always)]
+    pub fn restart(&mut self, kind: Workload, invoke: u64, retries: u32) {
+        assert!(
+            self.txn.is_none(),
+            "a finished transaction holds no engine transaction"
+        );
+        self.kind = kind;
+        self.phase = 0;
+        self.keys.clear();
+        self.accounts = [0; 2];
+        self.account_keys = [AccountKey::default(); 2];
+        self.amount = 0;
+        self.values.clear();
+        self.stamps.clear();
+        self.ops.clear();
+        self.snapshot = None;
+        self.invoke = invoke;
+        self.retries = retries;
+    }
+
+    /// Ends the transaction once it is recorded: drops its engine
+    /// transaction, if a failed step left it open.
+    #[inline(always)]
+    pub fn end(&mut self) {
+        self.txn = None;
+    }
+
     /// The keys the transaction names, as text (a transfer's are its
     /// accounts'), for a person reading what it did.
     pub fn key_names(&self) -> Vec<String> {
@@ -257,7 +287,9 @@ impl Running {
         }
     }
 
-    /// Begins the engine transaction.
+    /// Begins the engine transaction. Always inlined: every transaction
+    /// begins with it, and the engine transaction it makes is large.
+    #[inline(always)]
     fn begin(&mut self, core: &Core<SimDisk>) {
         let txn = self.txn.insert(core.begin());
         self.snapshot = Some(txn.snapshot());
@@ -501,7 +533,8 @@ fn next(t: &mut Running) -> Result<Step, Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::{account, AccountKey};
+    use super::*;
+    use engine::Options;
 
     /// Histories, reports and the checker's bank meta name accounts by these
     /// keys, so the fast formatting must spell them exactly as before.
@@ -522,5 +555,43 @@ mod tests {
         // Accounts are counted in a `u32`, so their keys stay inline.
         assert!(!account(max).is_heap_allocated());
         assert_ne!(account(1), account(10));
+    }
+
+    /// A transaction with every list grown past its inline room and every
+    /// field set, ended and restarted, equals one built new.
+    #[test]
+    fn a_restarted_transaction_is_a_new_one() {
+        let core = Core::open(SimDisk::default(), Options::default()).expect("an empty disk opens");
+        let mut t = Running::new(Workload::Counter, 3, 1);
+        t.begin(&core);
+        t.phase = 2;
+        t.choose_accounts(7, 9);
+        t.amount = 5;
+        for i in 0..5 {
+            let key = Key::new(format!("k{i}"));
+            t.keys.push(key.clone());
+            t.values.push(Some(i));
+            t.stamps.push(None);
+            t.ops.read(key, Some(i), Version::Seq(1));
+            t.ops.write_account(i as u32, i);
+        }
+        t.ops.other(
+            MicroOp::read(Scalar::Str(Key::new("r")), Scalar::Null),
+            Version::Own,
+        );
+        let new = Running::new(Workload::Transfer, 8, 0);
+        assert_ne!(t, new);
+        t.end();
+        t.restart(Workload::Transfer, 8, 0);
+        assert_eq!(t, new);
+    }
+
+    #[test]
+    #[should_panic(expected = "a finished transaction holds no engine transaction")]
+    fn restarting_a_transaction_still_open_in_the_engine_is_a_broken_invariant() {
+        let core = Core::open(SimDisk::default(), Options::default()).expect("an empty disk opens");
+        let mut t = Running::new(Workload::Transfer, 0, 0);
+        t.begin(&core);
+        t.restart(Workload::Transfer, 1, 0);
     }
 }
