@@ -99,6 +99,8 @@ impl Recorder {
     }
 
     /// Records the start of a transaction; returns its invoke index.
+    /// Inlined: every transaction starts with it.
+    #[inline]
     pub fn invoke(&mut self, process: u64, time: u64) -> u64 {
         let index = self.next_index;
         self.next_index += 1;
