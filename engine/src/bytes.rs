@@ -346,7 +346,9 @@ impl Ord for Bytes {
     /// first differ past the shorter one's end, the longer one has a
     /// nonzero byte there and is greater, as a proper extension is; where
     /// they do not differ at all, the shorter is a prefix of the longer.
-    #[inline]
+    /// Always inlined: for inline values it is a few instructions, fewer
+    /// than a call's, and a transaction's writes are kept in key order.
+    #[inline(always)]
     fn cmp(&self, other: &Self) -> Ordering {
         if self.is_inline() && other.is_inline() {
             big_endian_words(self)
